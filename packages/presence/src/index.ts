@@ -1,0 +1,4 @@
+export type * from './presence-store.js';
+export { MemoryPresenceBackend, MemoryPresenceStore, type MemoryPresenceStoreOptions } from './memory-presence-store.js';
+export { RedisPresenceStore, type RedisPresenceStoreOptions } from './redis-presence-store.js';
+export { parseCountMessage } from './count-message.js';

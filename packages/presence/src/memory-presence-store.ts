@@ -1,0 +1,223 @@
+import type {
+  CountListener,
+  LivenessState,
+  Membership,
+  PresenceChange,
+  PresenceStore,
+  ReapResult,
+  ReapedMembership,
+  TopicCount,
+} from './presence-store.js';
+
+const SEP = '\u001f';
+
+/**
+ * The state several in-process stores share, as several nodes share one
+ * Redis. A single-node server makes one for itself; tests make one to run
+ * the contract suite with several "nodes" in one process.
+ */
+export class MemoryPresenceBackend {
+  /** topic → (nodeId SEP connectionId → meta) */
+  readonly topics = new Map<string, Map<string, string>>();
+  /** nodeId → (connectionId SEP topic) */
+  readonly nodeIndex = new Map<string, Set<string>>();
+  /** nodeId → liveness deadline (ms since epoch) */
+  readonly liveUntil = new Map<string, number>();
+  readonly versions = new Map<string, number>();
+  readonly listeners = new Set<CountListener>();
+  /** Seeded from the clock, as in Redis, so versions keep growing after `clear()`. */
+  private seq = 0;
+
+  constructor(readonly now: () => number = Date.now) {}
+
+  nextVersion(): number {
+    this.seq = this.seq === 0 ? this.now() * 1000 : this.seq + 1;
+    return this.seq;
+  }
+
+  currentVersion(topic: string): number {
+    return this.versions.get(topic) ?? this.seq;
+  }
+
+  /** Bumps and publishes the versions of `changed` topics, like the scripts' `announce`. */
+  announce(changed: Iterable<string>): TopicCount[] {
+    const counts: TopicCount[] = [];
+    for (const topic of new Set(changed)) {
+      const count = this.topics.get(topic)?.size ?? 0;
+      const version = this.nextVersion();
+      if (count === 0) {
+        this.topics.delete(topic);
+        this.versions.delete(topic);
+      } else {
+        this.versions.set(topic, version);
+      }
+      counts.push({ topic, count, version });
+    }
+    if (counts.length > 0) {
+      // Asynchronous like a pub/sub delivery, in publish order.
+      queueMicrotask(() => {
+        for (const listener of this.listeners) listener(counts);
+      });
+    }
+    return counts;
+  }
+
+  /** Forgets everything but the version counter: what a Redis restart without persistence does. */
+  clear(): void {
+    this.topics.clear();
+    this.nodeIndex.clear();
+    this.liveUntil.clear();
+    this.versions.clear();
+    this.seq = 0;
+  }
+}
+
+export interface MemoryPresenceStoreOptions {
+  nodeId: string;
+  /** Shared state; a new private one when omitted (a single node). */
+  backend?: MemoryPresenceBackend;
+  /** How long the node stays alive without a heartbeat. Default 5 000 ms. */
+  nodeTtlMs?: number;
+}
+
+/** In-process presence, for a single node without Redis and for tests. */
+export class MemoryPresenceStore implements PresenceStore {
+  readonly nodeId: string;
+  readonly backend: MemoryPresenceBackend;
+  private readonly nodeTtlMs: number;
+  private readonly ownListeners = new Set<CountListener>();
+
+  constructor(options: MemoryPresenceStoreOptions) {
+    this.nodeId = options.nodeId;
+    this.backend = options.backend ?? new MemoryPresenceBackend();
+    this.nodeTtlMs = options.nodeTtlMs ?? 5000;
+  }
+
+  async add(topic: string, connectionId: string, meta: string): Promise<PresenceChange> {
+    let members = this.backend.topics.get(topic);
+    if (members === undefined) {
+      members = new Map();
+      this.backend.topics.set(topic, members);
+    }
+    const field = this.nodeId + SEP + connectionId;
+    const added = !members.has(field);
+    members.set(field, meta);
+    this.index().add(connectionId + SEP + topic);
+    if (!added) return { topic, count: members.size, version: this.backend.currentVersion(topic), changed: false };
+    const [fresh] = this.backend.announce([topic]);
+    return { ...(fresh as TopicCount), changed: true };
+  }
+
+  async remove(topic: string, connectionId: string): Promise<PresenceChange> {
+    const [change] = await this.removeMany(connectionId, [topic]);
+    return change as PresenceChange;
+  }
+
+  async removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]> {
+    const removed = topics.map((topic) => {
+      this.backend.nodeIndex.get(this.nodeId)?.delete(connectionId + SEP + topic);
+      return this.backend.topics.get(topic)?.delete(this.nodeId + SEP + connectionId) ?? false;
+    });
+    const fresh = new Map(this.backend.announce(topics.filter((_, i) => removed[i])).map((c) => [c.topic, c]));
+    return topics.map((topic, i) => {
+      const now = fresh.get(topic) ?? {
+        topic,
+        count: this.backend.topics.get(topic)?.size ?? 0,
+        version: this.backend.currentVersion(topic),
+      };
+      return { ...now, changed: removed[i] === true };
+    });
+  }
+
+  async count(topic: string): Promise<TopicCount> {
+    return { topic, count: this.backend.topics.get(topic)?.size ?? 0, version: this.backend.currentVersion(topic) };
+  }
+
+  onCounts(listener: CountListener): () => void {
+    this.backend.listeners.add(listener);
+    this.ownListeners.add(listener);
+    return () => {
+      this.backend.listeners.delete(listener);
+      this.ownListeners.delete(listener);
+    };
+  }
+
+  async heartbeat(): Promise<LivenessState> {
+    const until = this.backend.liveUntil.get(this.nodeId);
+    if (until === undefined || until <= this.backend.now()) return 'lost';
+    this.backend.liveUntil.set(this.nodeId, this.backend.now() + this.nodeTtlMs);
+    return 'alive';
+  }
+
+  async restore(memberships: readonly Membership[]): Promise<void> {
+    this.backend.liveUntil.set(this.nodeId, this.backend.now() + this.nodeTtlMs);
+    const wanted = new Set(memberships.map((m) => m.connectionId + SEP + m.topic));
+    const changed: string[] = [];
+    for (const entry of this.index()) {
+      if (wanted.has(entry)) continue;
+      const [connectionId, topic] = splitOnce(entry);
+      if (this.backend.topics.get(topic)?.delete(this.nodeId + SEP + connectionId)) changed.push(topic);
+      this.index().delete(entry);
+    }
+    for (const m of memberships) {
+      let members = this.backend.topics.get(m.topic);
+      if (members === undefined) {
+        members = new Map();
+        this.backend.topics.set(m.topic, members);
+      }
+      const field = this.nodeId + SEP + m.connectionId;
+      if (!members.has(field)) changed.push(m.topic);
+      members.set(field, m.meta);
+      this.index().add(m.connectionId + SEP + m.topic);
+    }
+    this.backend.announce(changed);
+  }
+
+  async reapDeadNodes(): Promise<ReapResult> {
+    const now = this.backend.now();
+    const dead = [...this.backend.nodeIndex.keys()].filter((nodeId) => (this.backend.liveUntil.get(nodeId) ?? 0) <= now);
+    return this.removeNodes(dead);
+  }
+
+  async deregister(): Promise<TopicCount[]> {
+    return this.removeNodes([this.nodeId]).counts;
+  }
+
+  async close(): Promise<void> {
+    for (const listener of this.ownListeners) this.backend.listeners.delete(listener);
+    this.ownListeners.clear();
+  }
+
+  private index(): Set<string> {
+    let index = this.backend.nodeIndex.get(this.nodeId);
+    if (index === undefined) {
+      index = new Set();
+      this.backend.nodeIndex.set(this.nodeId, index);
+    }
+    return index;
+  }
+
+  private removeNodes(nodeIds: readonly string[]): ReapResult {
+    const removed: ReapedMembership[] = [];
+    for (const nodeId of nodeIds) {
+      for (const entry of this.backend.nodeIndex.get(nodeId) ?? []) {
+        const [connectionId, topic] = splitOnce(entry);
+        const members = this.backend.topics.get(topic);
+        const field = nodeId + SEP + connectionId;
+        const meta = members?.get(field);
+        if (members !== undefined && meta !== undefined) {
+          members.delete(field);
+          removed.push({ nodeId, connectionId, topic, meta });
+        }
+      }
+      this.backend.nodeIndex.delete(nodeId);
+      this.backend.liveUntil.delete(nodeId);
+    }
+    return { removed, counts: this.backend.announce(removed.map((m) => m.topic)) };
+  }
+}
+
+function splitOnce(entry: string): [string, string] {
+  const at = entry.indexOf(SEP);
+  return [entry.slice(0, at), entry.slice(at + 1)];
+}

@@ -1,0 +1,92 @@
+/**
+ * Cluster presence: which connections are in which topic (a channel or a
+ * room), on which node, and how many there are cluster-wide.
+ *
+ * A store instance belongs to one node (`nodeId`). Every mutation returns the
+ * topic's count and a version; versions of one topic only grow (across store
+ * restarts too), so a node can drop a count older than one it already
+ * announced: the last announcement a member sees is the truth.
+ */
+
+/** A topic's cluster-wide count at a version. */
+export interface TopicCount {
+  topic: string;
+  count: number;
+  /** Grows with every change of the topic's membership, cluster-wide. */
+  version: number;
+}
+
+/** Result of `add`/`remove`: `changed` is false for a no-op (already in, or not in). */
+export interface PresenceChange extends TopicCount {
+  changed: boolean;
+}
+
+/** One membership of a connection of this node, as `restore` rewrites it. */
+export interface Membership {
+  topic: string;
+  connectionId: string;
+  /** Opaque data kept with the membership and handed back when it is reaped. */
+  meta: string;
+}
+
+/** A membership removed because its node died. */
+export interface ReapedMembership extends Membership {
+  nodeId: string;
+}
+
+export interface ReapResult {
+  /** Memberships of dead nodes, removed by this call (never by two callers). */
+  removed: ReapedMembership[];
+  /** New counts of the topics that changed. */
+  counts: TopicCount[];
+}
+
+export type LivenessState = 'alive' | 'lost';
+
+export type CountListener = (counts: readonly TopicCount[]) => void;
+
+export interface PresenceStore {
+  readonly nodeId: string;
+
+  /** Adds a connection of this node to a topic. Idempotent. */
+  add(topic: string, connectionId: string, meta: string): Promise<PresenceChange>;
+
+  /** Removes a connection of this node from a topic. Idempotent. */
+  remove(topic: string, connectionId: string): Promise<PresenceChange>;
+
+  /** Removes a connection from several topics at once (a disconnect). */
+  removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]>;
+
+  /** The topic's cluster-wide count: one O(1) read. */
+  count(topic: string): Promise<TopicCount>;
+
+  /**
+   * Subscribes to count changes made by any node (this one included). Called
+   * at least once per change, possibly batched; never with a version older
+   * than one already delivered for that topic *by this subscription's source*,
+   * but callers must still compare versions (results of `add` race it).
+   */
+  onCounts(listener: CountListener): () => void;
+
+  /**
+   * Refreshes this node's liveness. `'lost'` means the store no longer knows
+   * this node (it was reaped, or the store restarted empty): call `restore`.
+   */
+  heartbeat(): Promise<LivenessState>;
+
+  /**
+   * Makes the store's view of this node equal to `memberships` (a snapshot of
+   * the node's local state) and marks the node alive. Counts that change are
+   * published as usual.
+   */
+  restore(memberships: readonly Membership[]): Promise<void>;
+
+  /** Removes, atomically per dead node, the memberships of nodes whose liveness expired. */
+  reapDeadNodes(): Promise<ReapResult>;
+
+  /** Removes this node's memberships and liveness (a graceful shutdown). */
+  deregister(): Promise<TopicCount[]>;
+
+  /** Releases subscriptions; does not deregister. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,167 @@
+import type { Redis } from 'ioredis';
+import type {
+  CountListener,
+  LivenessState,
+  Membership,
+  PresenceChange,
+  PresenceStore,
+  ReapResult,
+  ReapedMembership,
+  TopicCount,
+} from './presence-store.js';
+import { withPresenceCommands, type PresenceCommands } from './redis-scripts.js';
+import { parseFlatCounts, parseCountMessage } from './count-message.js';
+
+export interface RedisPresenceStoreOptions {
+  /** Command connection. Give it `enableOfflineQueue: false` so calls fail fast while Redis is down. */
+  redis: Redis;
+  /** A connection this store may put in subscriber mode (it may be shared with other subscribers). */
+  subscriber: Redis;
+  nodeId: string;
+  /** Prefix of every key and of the announcement channel. Default `rt:`. */
+  keyPrefix?: string;
+  /** How long a node stays alive without a heartbeat. Default 5 000 ms. */
+  nodeTtlMs?: number;
+  /** Memberships per restore script call, so one call never blocks Redis for long. Default 1 000. */
+  restoreChunkSize?: number;
+}
+
+/**
+ * Presence in Redis hashes (see `../lua/README.md` for the key layout).
+ * Every mutation is one script call: one round trip, atomic, and announced
+ * from inside the script so all subscribers see a topic's counts in order.
+ */
+export class RedisPresenceStore implements PresenceStore {
+  readonly nodeId: string;
+  private readonly redis: Redis & PresenceCommands;
+  private readonly subscriber: Redis;
+  private readonly base: string;
+  private readonly seqKey: string;
+  private readonly channel: string;
+  private readonly nodeTtlMs: number;
+  private readonly restoreChunkSize: number;
+  private readonly listeners = new Set<CountListener>();
+  /** Written with each membership; a restore bumps it to find stale entries. */
+  private generation = 1;
+  private readonly onMessage = (channel: string, message: string): void => {
+    if (channel !== this.channel) return;
+    const counts = parseCountMessage(message);
+    if (counts.length > 0) this.emit(counts);
+  };
+  private subscribed: Promise<unknown> | undefined;
+
+  constructor(options: RedisPresenceStoreOptions) {
+    this.nodeId = options.nodeId;
+    this.redis = withPresenceCommands(options.redis);
+    this.subscriber = options.subscriber;
+    const prefix = options.keyPrefix ?? 'rt:';
+    this.base = `${prefix}{presence}:`;
+    this.seqKey = `${this.base}seq`;
+    this.channel = `${prefix}presence-counts`;
+    this.nodeTtlMs = options.nodeTtlMs ?? 5000;
+    this.restoreChunkSize = options.restoreChunkSize ?? 1000;
+  }
+
+  /** Subscribes to count announcements; resolves once Redis confirmed the subscription. */
+  async start(): Promise<void> {
+    this.subscriber.on('message', this.onMessage);
+    this.subscribed ??= this.subscriber.subscribe(this.channel);
+    await this.subscribed;
+  }
+
+  async add(topic: string, connectionId: string, meta: string): Promise<PresenceChange> {
+    const [added, count, version] = await this.redis.presenceAdd(
+      this.seqKey, this.base, this.channel, this.nodeId, connectionId, topic, meta, this.generation,
+    );
+    return { topic, count, version, changed: added === 1 };
+  }
+
+  async remove(topic: string, connectionId: string): Promise<PresenceChange> {
+    const [change] = await this.removeMany(connectionId, [topic]);
+    return change as PresenceChange;
+  }
+
+  async removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]> {
+    if (topics.length === 0) return [];
+    const flat = await this.redis.presenceRemove(
+      this.seqKey, this.base, this.channel, this.nodeId, connectionId, ...topics,
+    );
+    return topics.map((topic, i) => ({
+      topic,
+      changed: flat[i * 3] === 1,
+      count: Number(flat[i * 3 + 1]),
+      version: Number(flat[i * 3 + 2]),
+    }));
+  }
+
+  async count(topic: string): Promise<TopicCount> {
+    const [count, version] = await this.redis.presenceCount(this.seqKey, this.base, topic);
+    return { topic, count, version };
+  }
+
+  onCounts(listener: CountListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async heartbeat(): Promise<LivenessState> {
+    const known = await this.redis.presenceHeartbeat(this.seqKey, this.base, this.nodeId, this.nodeTtlMs);
+    return known === 1 ? 'alive' : 'lost';
+  }
+
+  async restore(memberships: readonly Membership[]): Promise<void> {
+    this.generation += 1;
+    const generation = this.generation;
+    // Every chunk is queued synchronously, on one connection, before any later
+    // add/remove of this node: Redis runs them in that order, so the snapshot
+    // can't overwrite a change made after it was taken.
+    const calls: Promise<unknown>[] = [];
+    let first = true;
+    for (let start = 0; first || start < memberships.length; start += this.restoreChunkSize) {
+      const argv: string[] = [];
+      for (const m of memberships.slice(start, start + this.restoreChunkSize)) {
+        argv.push(m.connectionId, m.topic, m.meta);
+      }
+      calls.push(this.redis.presenceRestore(
+        this.seqKey, this.base, this.channel, this.nodeId, this.nodeTtlMs, generation, first ? 1 : 0, ...argv,
+      ));
+      first = false;
+    }
+    calls.push(this.redis.presenceRestoreFinish(this.seqKey, this.base, this.channel, this.nodeId, generation));
+    await Promise.all(calls);
+  }
+
+  async reapDeadNodes(): Promise<ReapResult> {
+    return this.removeNodes('');
+  }
+
+  async deregister(): Promise<TopicCount[]> {
+    return (await this.removeNodes(this.nodeId)).counts;
+  }
+
+  async close(): Promise<void> {
+    this.subscriber.off('message', this.onMessage);
+    this.listeners.clear();
+    if (this.subscribed !== undefined && this.subscriber.status === 'ready') {
+      await this.subscriber.unsubscribe(this.channel).catch(() => undefined);
+    }
+  }
+
+  private async removeNodes(target: string): Promise<ReapResult> {
+    const [flatRemoved, flatCounts] = await this.redis.presenceRemoveNodes(this.seqKey, this.base, this.channel, target);
+    const removed: ReapedMembership[] = [];
+    for (let i = 0; i + 3 < flatRemoved.length; i += 4) {
+      removed.push({
+        nodeId: flatRemoved[i] as string,
+        connectionId: flatRemoved[i + 1] as string,
+        topic: flatRemoved[i + 2] as string,
+        meta: flatRemoved[i + 3] as string,
+      });
+    }
+    return { removed, counts: parseFlatCounts(flatCounts) };
+  }
+
+  private emit(counts: readonly TopicCount[]): void {
+    for (const listener of this.listeners) listener(counts);
+  }
+}

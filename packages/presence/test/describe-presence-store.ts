@@ -1,0 +1,197 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { PresenceStore, TopicCount } from '../src/index.js';
+
+/** What a contract run needs from an implementation. */
+export interface PresenceFixture {
+  /** A store for `nodeId`, subscribed and registered (restored empty), closed after the test. */
+  store(nodeId: string, options?: { nodeTtlMs?: number }): Promise<PresenceStore>;
+  /** The backing state loses everything, as Redis restarting without persistence does. */
+  wipe(): Promise<void>;
+}
+
+/** Collects what a store's `onCounts` delivers. */
+function recordCounts(store: PresenceStore): TopicCount[] {
+  const seen: TopicCount[] = [];
+  store.onCounts((counts) => seen.push(...counts));
+  return seen;
+}
+
+/**
+ * The behaviour every PresenceStore must have. Each test gets a fresh
+ * fixture from `setup` (which registers its own teardown).
+ */
+export function describePresenceStore(name: string, setup: () => Promise<PresenceFixture>): void {
+  describe(`PresenceStore contract: ${name}`, () => {
+    it('counts a connection once however often it joins', async () => {
+      const node = await (await setup()).store('node-a');
+      const first = await node.add('chan', 'c1', '{}');
+      const again = await node.add('chan', 'c1', '{}');
+      expect(first).toMatchObject({ topic: 'chan', count: 1, changed: true });
+      expect(again).toMatchObject({ count: 1, changed: false, version: first.version });
+      expect(await node.count('chan')).toEqual({ topic: 'chan', count: 1, version: first.version });
+      expect((await node.count('elsewhere')).count).toBe(0);
+    });
+
+    it('counts connections of every node, and the same connection id on two nodes twice', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      await a.add('chan', 'c1', '{}');
+      await b.add('chan', 'c1', '{}');
+      const third = await b.add('chan', 'c2', '{}');
+      expect(third.count).toBe(3);
+      expect((await a.count('chan')).count).toBe(3);
+    });
+
+    it('removes, refuses nothing on a second remove, and keeps topics apart', async () => {
+      const node = await (await setup()).store('node-a');
+      await node.add('chan', 'c1', '{}');
+      await node.add('chan', 'c2', '{}');
+      await node.add('r\u001fchan\u001froom', 'c1', '{}');
+      const removed = await node.remove('chan', 'c1');
+      expect(removed).toMatchObject({ count: 1, changed: true });
+      expect(await node.remove('chan', 'c1')).toMatchObject({ count: 1, changed: false, version: removed.version });
+      expect((await node.count('r\u001fchan\u001froom')).count).toBe(1);
+    });
+
+    it('removes a connection from many topics at once, reporting each', async () => {
+      const node = await (await setup()).store('node-a');
+      await node.add('t1', 'c1', '{}');
+      await node.add('t2', 'c1', '{}');
+      await node.add('t2', 'c2', '{}');
+      const changes = await node.removeMany('c1', ['t1', 't2', 't3']);
+      expect(changes.map((c) => [c.topic, c.count, c.changed])).toEqual([
+        ['t1', 0, true],
+        ['t2', 1, true],
+        ['t3', 0, false],
+      ]);
+    });
+
+    it('gives every change of a topic a larger version, whichever node makes it', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      const versions = [
+        (await a.add('chan', 'c1', '{}')).version,
+        (await b.add('chan', 'c2', '{}')).version,
+        (await a.remove('chan', 'c1')).version,
+        (await b.add('chan', 'c3', '{}')).version,
+      ];
+      expect([...versions].sort((x, y) => x - y)).toEqual(versions);
+      expect(new Set(versions).size).toBe(4);
+    });
+
+    it("announces every node's changes to every node, in version order", async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      const seenByB = recordCounts(b);
+      await a.add('chan', 'c1', '{}');
+      await a.add('chan', 'c2', '{}');
+      await b.add('chan', 'c3', '{}');
+      const last = await a.remove('chan', 'c1');
+      await vi.waitFor(() => expect(seenByB.at(-1)).toEqual({ topic: 'chan', count: 2, version: last.version }));
+      expect(seenByB.map((c) => c.count)).toEqual([1, 2, 3, 2]);
+      const versions = seenByB.map((c) => c.version);
+      expect([...versions].sort((x, y) => x - y)).toEqual(versions);
+    });
+
+    it('announces nothing for a join or leave that changes nothing', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const seen = recordCounts(a);
+      await a.add('chan', 'c1', '{}');
+      await a.add('chan', 'c1', '{}');
+      await a.remove('chan', 'nobody');
+      const marker = await a.add('marker', 'c1', '{}');
+      await vi.waitFor(() => expect(seen.at(-1)?.version).toBe(marker.version));
+      expect(seen.map((c) => c.topic)).toEqual(['chan', 'marker']);
+    });
+
+    it('knows a node is lost after the state is wiped, and restore brings its memberships back with newer versions', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      const before = await a.add('chan', 'c1', '{"n":1}');
+      await b.add('chan', 'c2', '{}');
+      expect(await a.heartbeat()).toBe('alive');
+      await fixture.wipe();
+      expect(await a.heartbeat()).toBe('lost');
+      expect((await a.count('chan')).count).toBe(0);
+      const seen = recordCounts(b);
+      await a.restore([{ topic: 'chan', connectionId: 'c1', meta: '{"n":1}' }]);
+      await b.restore([{ topic: 'chan', connectionId: 'c2', meta: '{}' }]);
+      expect(await a.heartbeat()).toBe('alive');
+      const after = await a.count('chan');
+      expect(after.count).toBe(2);
+      expect(after.version).toBeGreaterThan(before.version);
+      await vi.waitFor(() => expect(seen.at(-1)).toEqual(after));
+    });
+
+    it('restore makes the store match the snapshot: adds what is missing, drops what is gone', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      await a.add('t1', 'c1', '{}');
+      await a.add('t2', 'c1', '{}');
+      await a.restore([
+        { topic: 't2', connectionId: 'c1', meta: '{}' },
+        { topic: 't3', connectionId: 'c2', meta: '{}' },
+      ]);
+      expect([(await a.count('t1')).count, (await a.count('t2')).count, (await a.count('t3')).count]).toEqual([0, 1, 1]);
+      // The dropped membership is really gone: a later deregister does not report it.
+      const counts = await a.deregister();
+      expect(counts.map((c) => [c.topic, c.count]).sort()).toEqual([['t2', 0], ['t3', 0]]);
+    });
+
+    it('restores a snapshot larger than one script call', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const snapshot = Array.from({ length: 2500 }, (_, i) => ({ topic: `t${i % 7}`, connectionId: `c${i}`, meta: '{}' }));
+      await a.restore(snapshot);
+      let total = 0;
+      for (let t = 0; t < 7; t++) total += (await a.count(`t${t}`)).count;
+      expect(total).toBe(2500);
+    });
+
+    it('reaps a node whose heartbeat stopped, once, handing back its memberships', async () => {
+      const fixture = await setup();
+      const dying = await fixture.store('node-dying', { nodeTtlMs: 300 });
+      const survivor = await fixture.store('node-survivor');
+      const other = await fixture.store('node-other');
+      await dying.add('chan', 'c1', '{"who":"c1"}');
+      await dying.add('r\u001fchan\u001froom', 'c1', '{"who":"c1"}');
+      await survivor.add('chan', 'c9', '{}');
+      expect((await survivor.reapDeadNodes()).removed).toEqual([]);
+
+      let reaped: Awaited<ReturnType<PresenceStore['reapDeadNodes']>> | undefined;
+      await vi.waitFor(
+        async () => {
+          const result = await survivor.reapDeadNodes();
+          if (result.removed.length > 0) reaped = result;
+          expect(reaped).toBeDefined();
+        },
+        { timeout: 5000, interval: 50 },
+      );
+      expect(reaped?.removed.map((m) => [m.nodeId, m.connectionId, m.topic, m.meta]).sort()).toEqual([
+        ['node-dying', 'c1', 'chan', '{"who":"c1"}'],
+        ['node-dying', 'c1', 'r\u001fchan\u001froom', '{"who":"c1"}'],
+      ]);
+      expect(reaped?.counts.map((c) => [c.topic, c.count]).sort()).toEqual([['chan', 1], ['r\u001fchan\u001froom', 0]]);
+      expect((await other.reapDeadNodes()).removed).toEqual([]);
+      expect((await survivor.count('chan')).count).toBe(1);
+      expect(await dying.heartbeat()).toBe('lost');
+    });
+
+    it('deregister removes only this node', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      await a.add('chan', 'c1', '{}');
+      await b.add('chan', 'c2', '{}');
+      const counts = await a.deregister();
+      expect(counts.map((c) => [c.topic, c.count])).toEqual([['chan', 1]]);
+      expect(await a.heartbeat()).toBe('lost');
+      expect(await b.heartbeat()).toBe('alive');
+    });
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * Event names of the wire contract (see the client integration guide).
+ * Client → server and server → client share names: a client emits
+ * `join-channel` and every member of the channel receives `join-channel`.
+ */
+export const ProtocolEvent = {
+  JoinChannel: 'join-channel',
+  LeaveChannel: 'leave-channel',
+  OnlineUsers: 'online-users',
+  JoinRoom: 'join-room',
+  LeaveRoom: 'leave-room',
+  NotifyRoom: 'notify-room',
+  RoomOnlineUsers: 'room-online-users',
+} as const;
+
+export type ProtocolEventName = (typeof ProtocolEvent)[keyof typeof ProtocolEvent];
+
+/** Events a client may emit that are not channel messages. */
+export const CLIENT_CONTROL_EVENTS: ReadonlySet<string> = new Set<string>([
+  ProtocolEvent.JoinChannel,
+  ProtocolEvent.LeaveChannel,
+  ProtocolEvent.JoinRoom,
+  ProtocolEvent.LeaveRoom,
+  ProtocolEvent.NotifyRoom,
+]);
+
+/**
+ * Names a channel may not take: a channel message is emitted under the
+ * channel id, so a channel named like a protocol or Socket.IO/EventEmitter
+ * event would be ambiguous or dangerous.
+ */
+export const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set<string>([
+  ...Object.values(ProtocolEvent),
+  'connect',
+  'connect_error',
+  'disconnect',
+  'disconnecting',
+  'newListener',
+  'removeListener',
+  'error',
+  'message',
+  'ping',
+  'pong',
+]);

@@ -1,0 +1,3 @@
+export * from './free-port.js';
+export * from './redis-process.js';
+export * from './test-redis.js';

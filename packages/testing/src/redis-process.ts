@@ -1,0 +1,63 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { freePort } from './free-port.js';
+
+/** A `redis-server` child process that a test owns: it may kill and restart it. */
+export interface RedisProcess {
+  readonly port: number;
+  readonly url: string;
+  /** SIGKILL: every connection drops, nothing is saved. */
+  kill(): Promise<void>;
+  /** Starts a new, empty server on the same port (after `kill`). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function hasRedisServerBinary(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+function waitForReady(child: ChildProcess, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`redis-server on port ${port} exited with ${code}: ${output}`)));
+  });
+}
+
+export async function startRedisProcess(): Promise<RedisProcess> {
+  if (!hasRedisServerBinary()) {
+    throw new Error('redis-server is not installed: `apt-get install redis-server` (or set REDIS_URL, or run a Docker engine)');
+  }
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const start = async (): Promise<void> => {
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    child = proc;
+    await waitForReady(proc, port);
+  };
+  const kill = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGKILL');
+    await exited;
+  };
+
+  await start();
+  return { port, url: `redis://127.0.0.1:${port}`, kill, start, stop: kill };
+}
