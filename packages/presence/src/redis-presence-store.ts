@@ -48,7 +48,7 @@ export class RedisPresenceStore implements PresenceStore {
     const counts = parseCountMessage(message);
     if (counts.length > 0) this.emit(counts);
   };
-  private subscribed: Promise<unknown> | undefined;
+  private subscribed = false;
 
   constructor(options: RedisPresenceStoreOptions) {
     this.nodeId = options.nodeId;
@@ -62,11 +62,16 @@ export class RedisPresenceStore implements PresenceStore {
     this.restoreChunkSize = options.restoreChunkSize ?? 1000;
   }
 
-  /** Subscribes to count announcements; resolves once Redis confirmed the subscription. */
+  /**
+   * Subscribes to count announcements; resolves once Redis confirmed the
+   * subscription. Safe to call again (after a reconnect, to know when the
+   * subscription is back).
+   */
   async start(): Promise<void> {
+    this.subscriber.off('message', this.onMessage);
     this.subscriber.on('message', this.onMessage);
-    this.subscribed ??= this.subscriber.subscribe(this.channel);
-    await this.subscribed;
+    this.subscribed = true;
+    await this.subscriber.subscribe(this.channel);
   }
 
   async add(topic: string, connectionId: string, meta: string): Promise<PresenceChange> {
@@ -142,7 +147,7 @@ export class RedisPresenceStore implements PresenceStore {
   async close(): Promise<void> {
     this.subscriber.off('message', this.onMessage);
     this.listeners.clear();
-    if (this.subscribed !== undefined && this.subscriber.status === 'ready') {
+    if (this.subscribed && this.subscriber.status === 'ready') {
       await this.subscriber.unsubscribe(this.channel).catch(() => undefined);
     }
   }

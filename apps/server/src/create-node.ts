@@ -1,0 +1,135 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from '@realtime/presence';
+import type { Config } from './config.js';
+import { registerHttpRoutes } from './http-routes.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { NodePresence } from './node-presence.js';
+import { corsOptions, isOriginAllowed, originRefusal } from './origin-policy.js';
+import { connectRedis, type RedisConnections } from './redis-connections.js';
+import { registerSocketHandlers } from './socket-handlers.js';
+import { socketIoPlugin } from './socket-io-plugin.js';
+import type { RealtimeServer } from './socket-types.js';
+
+export interface RealtimeNode {
+  readonly config: Config;
+  readonly app: FastifyInstance;
+  readonly io: RealtimeServer;
+  readonly presence: NodePresence;
+  readonly metrics: Metrics;
+  /** The port actually bound (PORT=0 picks a free one). */
+  readonly port: number;
+  /**
+   * Drains: refuses new connections, closes live ones (clients reconnect
+   * elsewhere), removes this node's presence at once, closes Redis. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** Builds and starts one node: in memory without REDIS_URL, a cluster member with it. */
+export async function startNode(config: Config, logger: Logger): Promise<RealtimeNode> {
+  const metrics = createMetrics();
+  let draining = false;
+
+  let redis: RedisConnections | undefined;
+  let store: PresenceStore;
+  let redisStore: RedisPresenceStore | undefined;
+  if (config.redisUrl !== undefined) {
+    redis = await connectRedis({ url: config.redisUrl, nodeId: config.nodeId, logger, metrics });
+    redisStore = new RedisPresenceStore({
+      redis: redis.commands,
+      subscriber: redis.subscriber,
+      nodeId: config.nodeId,
+      keyPrefix: config.redisKeyPrefix,
+      nodeTtlMs: config.nodeTtlMs,
+    });
+    await redisStore.start();
+    store = redisStore;
+  } else {
+    store = new MemoryPresenceStore({ nodeId: config.nodeId, nodeTtlMs: config.nodeTtlMs });
+  }
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Per-request lines would be one per long-polling request: noise, not signal.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  await app.register(socketIoPlugin, {
+    serverOptions: {
+      ...(redis === undefined ? {} : { adapter: createAdapter(redis.publisher, redis.subscriber, { key: `${config.redisKeyPrefix}socket.io` }) }),
+      cors: corsOptions(config.corsOrigins),
+      allowRequest: (req, callback) => {
+        if (draining) return callback('this node is shutting down: reconnect to another node', false);
+        if (!isOriginAllowed(config.corsOrigins, req)) return callback(originRefusal(req), false);
+        callback(null, true);
+      },
+      maxHttpBufferSize: config.maxHttpBufferSizeBytes,
+      serveClient: false,
+      transports: ['polling', 'websocket'],
+    },
+  });
+  registerHttpRoutes(
+    app,
+    {
+      draining: () => draining,
+      redisStatus: () =>
+        redis === undefined
+          ? undefined
+          : { commands: redis.commands.status, publisher: redis.publisher.status, subscriber: redis.subscriber.status },
+    },
+    metrics,
+  );
+  await app.ready();
+
+  const io = app.io;
+  const presence = new NodePresence({
+    io,
+    store,
+    logger,
+    metrics,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    presenceAnnounceIntervalMs: config.presenceAnnounceIntervalMs,
+    identityOf: (socketId) => io.of('/').sockets.get(socketId)?.data.last ?? {},
+  });
+  registerSocketHandlers({ io, presence, config, metrics, logger });
+  await presence.start();
+
+  if (redis !== undefined && redisStore !== undefined) {
+    const subscriber = redis.subscriber;
+    const resubscribed = redisStore;
+    // Count announcements published while the subscriber was down are lost:
+    // once it is back (and subscribed again), re-read what this node shows.
+    let wasDown = false;
+    subscriber.on('close', () => (wasDown = true));
+    subscriber.on('ready', () => {
+      if (!wasDown) return;
+      wasDown = false;
+      void resubscribed.start().then(() => presence.reconcile(), () => undefined);
+    });
+  }
+
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  logger.info({ port, host: config.host, redis: redis !== undefined, event: 'listening' }, `node listening on ${config.host}:${port}`);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      logger.info('draining: refusing new connections, closing live ones');
+      // Closing the transports fires each socket's `disconnecting`: its
+      // leave-* events go out and its presence removals are queued.
+      io.engine.close();
+      await presence.stop();
+      await app.close();
+      await redisStore?.close();
+      await redis?.close();
+      logger.info('drained');
+    })();
+    return closing;
+  };
+
+  return { config, app, io, presence, metrics, port, close };
+}

@@ -1,0 +1,68 @@
+import {
+  SERVER_CLIENT_ID,
+  type ClientEnvelope,
+  type EnvelopeSource,
+  type OnlineUsersEnvelope,
+  type RelayedEnvelope,
+} from '@realtime/protocol';
+import type { Topic } from './topics.js';
+
+/**
+ * Who sent what, as the server knows it: kept per connection from its last
+ * envelope so a disconnect (or a reap by another node) can still say who left.
+ */
+export interface SenderIdentity {
+  time?: string;
+  source?: EnvelopeSource;
+}
+
+/**
+ * Stamps a validated client envelope for relaying: identity is the socket's,
+ * whatever the client wrote; `serverTime` is now. Builds a new object once;
+ * it is encoded once per node by the adapter.
+ */
+export function stampEnvelope(envelope: ClientEnvelope, socketId: string, serverTime: string): RelayedEnvelope {
+  return {
+    data: envelope.data,
+    time: envelope.time ?? serverTime,
+    clientId: socketId,
+    source: { ...envelope.source, clientId: socketId },
+    serverTime,
+  };
+}
+
+/** The `leave-*` envelope the server writes for a connection that left without saying so. */
+export function leaveEnvelope(topic: Topic, socketId: string, identity: SenderIdentity | undefined, serverTime: string): RelayedEnvelope {
+  return {
+    data: { message: '', roomId: topic.roomId, roomChannel: topic.channel },
+    time: identity?.time ?? serverTime,
+    clientId: socketId,
+    source: { ...identity?.source, clientId: socketId },
+    serverTime,
+  };
+}
+
+export function onlineUsersEnvelope(topic: Topic, onlineUsers: number, serverTime: string): OnlineUsersEnvelope {
+  return {
+    data: { message: '', roomId: topic.roomId, roomChannel: topic.channel, onlineUsers },
+    time: serverTime,
+    clientId: SERVER_CLIENT_ID,
+    source: { platform: 'server', clientId: SERVER_CLIENT_ID, channel: topic.channel },
+    serverTime,
+  };
+}
+
+/** Presence meta: what a reaping node needs to write this connection's `leave-*` envelopes. */
+export function encodeIdentity(identity: SenderIdentity): string {
+  return JSON.stringify(identity);
+}
+
+export function decodeIdentity(meta: string): SenderIdentity {
+  try {
+    const parsed: unknown = JSON.parse(meta);
+    if (typeof parsed === 'object' && parsed !== null) return parsed as SenderIdentity;
+  } catch {
+    // Meta written by another version or damaged: the leave still goes out, without identity.
+  }
+  return {};
+}

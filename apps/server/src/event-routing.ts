@@ -1,0 +1,12 @@
+import { ProtocolEvent } from '@realtime/protocol';
+import type { Topic } from './topics.js';
+
+/** Which server → client event announces what, for channels and for rooms. */
+
+export function leaveEventOf(topic: Topic): string {
+  return topic.kind === 'channel' ? ProtocolEvent.LeaveChannel : ProtocolEvent.LeaveRoom;
+}
+
+export function onlineUsersEventOf(topic: Topic): string {
+  return topic.kind === 'channel' ? ProtocolEvent.OnlineUsers : ProtocolEvent.RoomOnlineUsers;
+}

@@ -1,0 +1,193 @@
+import type { Logger } from 'pino';
+import type { Server } from 'socket.io';
+import type { Membership, PresenceStore, TopicCount } from '@realtime/presence';
+import { CountAnnouncer } from './count-announcer.js';
+import { decodeIdentity, encodeIdentity, leaveEnvelope, onlineUsersEnvelope, type SenderIdentity } from './envelopes.js';
+import { leaveEventOf, onlineUsersEventOf } from './event-routing.js';
+import type { Metrics } from './metrics.js';
+import { isTopic, parseTopic } from './topics.js';
+
+export interface NodePresenceOptions {
+  io: Server;
+  store: PresenceStore;
+  logger: Logger;
+  metrics: Metrics;
+  heartbeatIntervalMs: number;
+  presenceAnnounceIntervalMs: number;
+  /** The identity to write into a local connection's memberships. */
+  identityOf(socketId: string): SenderIdentity;
+}
+
+/**
+ * This node's side of cluster presence. The local Socket.IO rooms are the
+ * source of truth for this node's memberships; the store is a replica of
+ * them that every node can count. Store failures never reach a client: the
+ * call is logged and counted, the node is marked out of sync, and the next
+ * heartbeat that reaches the store rewrites the node's memberships.
+ */
+export class NodePresence {
+  private readonly announcer: CountAnnouncer;
+  private readonly unsubscribe: () => void;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private outOfSync = true;
+  private storeReachable = true;
+  /** Cleanups of disconnected sockets still writing to the store; a drain waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly options: NodePresenceOptions) {
+    const { io, metrics } = options;
+    const localRooms = io.of('/').adapter.rooms;
+    this.announcer = new CountAnnouncer({
+      intervalMs: options.presenceAnnounceIntervalMs,
+      hasLocalMembers: (topic) => (localRooms.get(topic)?.size ?? 0) > 0,
+      emit: (count) => {
+        const topic = parseTopic(count.topic);
+        if (topic === undefined) return;
+        metrics.presenceAnnouncements.inc();
+        io.local.to(count.topic).emit(onlineUsersEventOf(topic), onlineUsersEnvelope(topic, count.count, new Date().toISOString()));
+      },
+    });
+    this.unsubscribe = options.store.onCounts((counts) => this.offerAll(counts));
+  }
+
+  /** Registers the node (writes its current memberships) and starts heartbeating. */
+  async start(): Promise<void> {
+    await this.tick();
+  }
+
+  /** Adds a local connection to a topic in the store; resolves the cluster-wide count, or undefined if the store failed. */
+  async join(socketId: string, topic: string): Promise<number | undefined> {
+    return this.track('add', async () => {
+      const change = await this.options.store.add(topic, socketId, encodeIdentity(this.options.identityOf(socketId)));
+      this.announcer.offer(change);
+      return change.count;
+    });
+  }
+
+  async leave(socketId: string, topic: string): Promise<number | undefined> {
+    return this.track('remove', async () => {
+      const change = await this.options.store.remove(topic, socketId);
+      this.announcer.offer(change);
+      return change.count;
+    });
+  }
+
+  /** A disconnect: leaves every topic at once. A drain waits for these. */
+  leaveAll(socketId: string, topics: readonly string[]): void {
+    if (topics.length === 0) return;
+    const done = this.track('removeMany', async () => {
+      this.offerAll(await this.options.store.removeMany(socketId, topics));
+      return undefined;
+    });
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
+  }
+
+  async count(topic: string): Promise<number | undefined> {
+    return this.track('count', async () => (await this.options.store.count(topic)).count);
+  }
+
+  /**
+   * Re-reads the counts of every topic with local members and announces any
+   * that moved. Call after the store's subscription was (re)established:
+   * changes published while it was down were missed.
+   */
+  async reconcile(): Promise<void> {
+    const topics = [...this.options.io.of('/').adapter.rooms.keys()].filter(isTopic);
+    await this.track('count', async () => {
+      this.offerAll(await Promise.all(topics.map((topic) => this.options.store.count(topic))));
+      return undefined;
+    });
+  }
+
+  /** Waits for disconnect cleanups, then removes this node from the store. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.heartbeatTimer);
+    await Promise.allSettled([...this.pending]);
+    await this.track('deregister', async () => {
+      await this.options.store.deregister();
+      return undefined;
+    });
+    this.unsubscribe();
+    this.announcer.close();
+  }
+
+  /** Topics holding announcement state: bounded by the topics with local members. */
+  get announcedTopics(): number {
+    return this.announcer.size;
+  }
+
+  private offerAll(counts: readonly TopicCount[]): void {
+    for (const count of counts) this.announcer.offer(count);
+  }
+
+  private async track<T>(operation: string, call: () => Promise<T | undefined>): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (err) {
+      this.outOfSync = true;
+      this.options.metrics.presenceErrors.inc({ operation });
+      this.options.logger.warn({ err, operation }, 'presence store call failed; local delivery continues, memberships are rewritten when the store is back');
+      return undefined;
+    }
+  }
+
+  /**
+   * One heartbeat: refresh liveness (rewrite everything when the store lost
+   * this node or a write failed), then reap dead nodes. Never overlaps itself.
+   */
+  private async tick(): Promise<void> {
+    const { store, logger, metrics } = this.options;
+    try {
+      const state = await store.heartbeat();
+      if (state === 'lost' || this.outOfSync) {
+        // Cleared before the snapshot: a failure racing the restore marks it again.
+        this.outOfSync = false;
+        await store.restore(this.snapshot());
+        metrics.presenceResyncs.inc();
+        logger.info({ reason: state === 'lost' ? 'node unknown to the store' : 'earlier write failed' }, 'memberships rewritten into the presence store');
+      }
+      const reaped = await store.reapDeadNodes();
+      this.announceReaped(reaped.removed);
+      this.offerAll(reaped.counts);
+      if (!this.storeReachable) logger.info('presence store reachable again');
+      this.storeReachable = true;
+    } catch (err) {
+      this.outOfSync = true;
+      metrics.presenceErrors.inc({ operation: 'heartbeat' });
+      if (this.storeReachable) logger.warn({ err }, 'presence heartbeat failed; retrying every heartbeat');
+      this.storeReachable = false;
+    }
+    if (!this.stopped) {
+      this.heartbeatTimer = setTimeout(() => void this.tick(), this.options.heartbeatIntervalMs);
+    }
+  }
+
+  private announceReaped(removed: readonly (Membership & { nodeId: string })[]): void {
+    if (removed.length === 0) return;
+    const { io, logger, metrics } = this.options;
+    const nodes = new Set(removed.map((m) => m.nodeId));
+    logger.info({ deadNodes: [...nodes], memberships: removed.length }, 'reaped memberships of dead nodes');
+    metrics.reapedMemberships.inc(removed.length);
+    const serverTime = new Date().toISOString();
+    for (const membership of removed) {
+      const topic = parseTopic(membership.topic);
+      if (topic === undefined) continue;
+      const envelope = leaveEnvelope(topic, membership.connectionId, decodeIdentity(membership.meta), serverTime);
+      io.to(membership.topic).emit(leaveEventOf(topic), envelope);
+    }
+  }
+
+  private snapshot(): Membership[] {
+    const memberships: Membership[] = [];
+    for (const socket of this.options.io.of('/').sockets.values()) {
+      const meta = encodeIdentity(this.options.identityOf(socket.id));
+      for (const room of socket.rooms) {
+        if (isTopic(room)) memberships.push({ topic: room, connectionId: socket.id, meta });
+      }
+    }
+    return memberships;
+  }
+}

@@ -1,0 +1,31 @@
+import type { IncomingMessage } from 'node:http';
+import type { ServerOptions } from 'socket.io';
+import type { Config } from './config.js';
+
+/**
+ * CORS_ORIGINS applied twice: as CORS headers on HTTP long-polling (what a
+ * browser enforces), and as a check of the `Origin` header of every new
+ * Engine.IO session, WebSocket upgrades included, which CORS does not cover.
+ * Requests without `Origin` (most non-browser clients) and same-origin
+ * requests (Origin matches Host) always pass.
+ */
+export function corsOptions(origins: Config['corsOrigins']): ServerOptions['cors'] {
+  if (origins === '*') return { origin: '*' };
+  if (origins.length === 0) return undefined;
+  return { origin: [...origins] };
+}
+
+export function isOriginAllowed(origins: Config['corsOrigins'], req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined || origins === '*') return true;
+  if (origins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export function originRefusal(req: IncomingMessage): string {
+  return `origin ${req.headers.origin ?? ''} is not allowed: the operator must add it to CORS_ORIGINS`;
+}

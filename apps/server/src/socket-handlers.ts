@@ -1,0 +1,195 @@
+import type { Logger } from 'pino';
+import {
+  ErrorCode,
+  ProtocolEvent,
+  ackFailure,
+  validateEnvelope,
+  type Ack,
+  type JoinAck,
+  type EnvelopeRequirements,
+  type ValidationLimits,
+} from '@realtime/protocol';
+import type { Config } from './config.js';
+import { leaveEnvelope, stampEnvelope } from './envelopes.js';
+import { leaveEventOf } from './event-routing.js';
+import type { Metrics } from './metrics.js';
+import type { NodePresence } from './node-presence.js';
+import { TokenBucket } from './rate-limiter.js';
+import type { RealtimeServer, RealtimeSocket } from './socket-types.js';
+import { channelTopic, isTopic, parseTopic, roomTopic } from './topics.js';
+
+type AckFn = (response: Ack | JoinAck) => void;
+
+const CHANNEL_CONTROL: EnvelopeRequirements = { roomId: false, message: false };
+const ROOM_CONTROL: EnvelopeRequirements = { roomId: true, message: false };
+const CHANNEL_MESSAGE: EnvelopeRequirements = { roomId: false, message: true };
+const ROOM_MESSAGE: EnvelopeRequirements = { roomId: true, message: true };
+
+export interface SocketHandlerDeps {
+  io: RealtimeServer;
+  presence: NodePresence;
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/**
+ * The client protocol. One `onAny` dispatcher handles every event (channel
+ * messages arrive under arbitrary names). Every path answers the optional
+ * ack; refusals are never relayed; nothing a client sends can throw out of
+ * here or reject unhandled.
+ */
+export function registerSocketHandlers({ io, presence, config, metrics, logger }: SocketHandlerDeps): void {
+  const limits: ValidationLimits = {
+    maxMessageBytes: config.maxMessageBytes,
+    maxIdLength: 256,
+    maxMetadataLength: 1024,
+    maxSourceKeys: 16,
+  };
+  const channelMessages = metrics.messagesIn.labels('channel');
+  const roomMessages = metrics.messagesIn.labels('room');
+
+  const refuse = (ack: AckFn | undefined, code: ErrorCode, message: string): void => {
+    metrics.refusedEvents.inc({ code });
+    ack?.(ackFailure(code, message));
+  };
+
+  const subscriptionCount = (socket: RealtimeSocket): number => {
+    let n = 0;
+    for (const room of socket.rooms) if (isTopic(room)) n++;
+    return n;
+  };
+
+  async function join(socket: RealtimeSocket, payload: unknown, ack: AckFn | undefined, room: boolean): Promise<void> {
+    const result = validateEnvelope(payload, room ? ROOM_CONTROL : CHANNEL_CONTROL, limits);
+    if (!result.ok) return refuse(ack, result.error.code, result.error.message);
+    const { roomChannel, roomId } = result.envelope.data;
+    const topic = room ? roomTopic(roomChannel, roomId as string) : channelTopic(roomChannel);
+    if (socket.rooms.has(topic)) {
+      // Joining twice counts once and announces nothing.
+      const onlineUsers = await presence.count(topic);
+      return ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
+    }
+    if (subscriptionCount(socket) >= config.maxSubscriptionsPerConnection) {
+      return refuse(ack, ErrorCode.LIMIT_EXCEEDED, `a connection may be in at most ${config.maxSubscriptionsPerConnection} channels and rooms`);
+    }
+    const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
+    socket.data.last = envelope;
+    // Joined locally first: the joiner receives its own join and every later count.
+    socket.join(topic);
+    io.to(topic).emit(room ? ProtocolEvent.JoinRoom : ProtocolEvent.JoinChannel, envelope);
+    metrics.joins.inc({ kind: room ? 'room' : 'channel' });
+    const onlineUsers = await presence.join(socket.id, topic);
+    ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
+  }
+
+  async function leave(socket: RealtimeSocket, payload: unknown, ack: AckFn | undefined, room: boolean): Promise<void> {
+    const result = validateEnvelope(payload, room ? ROOM_CONTROL : CHANNEL_CONTROL, limits);
+    if (!result.ok) return refuse(ack, result.error.code, result.error.message);
+    const { roomChannel, roomId } = result.envelope.data;
+    const topic = room ? roomTopic(roomChannel, roomId as string) : channelTopic(roomChannel);
+    if (!socket.rooms.has(topic)) {
+      const what = room ? `room "${roomId as string}" of channel "${roomChannel}"` : `channel "${roomChannel}"`;
+      return refuse(ack, ErrorCode.NOT_A_MEMBER, `this connection is not in ${what}`);
+    }
+    const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
+    socket.data.last = envelope;
+    // Left locally first: the remaining members are told, the leaver has its ack.
+    socket.leave(topic);
+    io.to(topic).emit(room ? ProtocolEvent.LeaveRoom : ProtocolEvent.LeaveChannel, envelope);
+    metrics.leaves.inc({ kind: room ? 'room' : 'channel' });
+    const onlineUsers = await presence.leave(socket.id, topic);
+    ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
+  }
+
+  /**
+   * The hot path: a channel message or notify-room. Membership is the
+   * socket's own rooms (no Redis); the envelope is stamped once and the
+   * adapter encodes it once per node and publishes it once.
+   */
+  function relay(socket: RealtimeSocket, event: string, payload: unknown, ack: AckFn | undefined): void {
+    const room = event === ProtocolEvent.NotifyRoom;
+    const result = validateEnvelope(payload, room ? ROOM_MESSAGE : CHANNEL_MESSAGE, limits);
+    if (!result.ok) return refuse(ack, result.error.code, result.error.message);
+    const { roomChannel, roomId } = result.envelope.data;
+    if (!room && roomChannel !== event) {
+      return refuse(ack, ErrorCode.INVALID_PAYLOAD, `data.roomChannel must equal the event name "${event}"`);
+    }
+    const topic = room ? roomTopic(roomChannel, roomId as string) : channelTopic(roomChannel);
+    if (!socket.rooms.has(topic)) {
+      const what = room ? `room "${roomId as string}" of channel "${roomChannel}"` : `channel "${roomChannel}"`;
+      return refuse(ack, ErrorCode.NOT_A_MEMBER, `join ${what} before sending to it`);
+    }
+    const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
+    socket.data.last = envelope;
+    io.to(topic).emit(event, envelope);
+    (room ? roomMessages : channelMessages).inc();
+    ack?.({ ok: true });
+  }
+
+  function dispatch(socket: RealtimeSocket, event: unknown, args: unknown[]): void {
+    const last = args[args.length - 1];
+    const ack = typeof last === 'function' ? (args.pop() as AckFn) : undefined;
+    if (typeof event !== 'string') return refuse(ack, ErrorCode.INVALID_PAYLOAD, 'the event name must be a string');
+    if (!socket.data.bucket.take()) {
+      return refuse(ack, ErrorCode.RATE_LIMITED, `at most ${config.rateLimitEventsPerSecond} events per second per connection`);
+    }
+    const payload = args[0];
+    let pending: Promise<void> | undefined;
+    switch (event) {
+      case ProtocolEvent.JoinChannel:
+        pending = join(socket, payload, ack, false);
+        break;
+      case ProtocolEvent.JoinRoom:
+        pending = join(socket, payload, ack, true);
+        break;
+      case ProtocolEvent.LeaveChannel:
+        pending = leave(socket, payload, ack, false);
+        break;
+      case ProtocolEvent.LeaveRoom:
+        pending = leave(socket, payload, ack, true);
+        break;
+      default:
+        relay(socket, event, payload, ack);
+    }
+    pending?.catch((err: unknown) => {
+      logger.error({ err, event, socketId: socket.id }, 'event handler failed');
+      refuse(ack, ErrorCode.INTERNAL, 'the server failed to handle this event; it may be retried');
+    });
+  }
+
+  io.on('connection', (socket) => {
+    socket.data.last = undefined;
+    socket.data.bucket = new TokenBucket(config.rateLimitEventsPerSecond, config.rateLimitBurst);
+    metrics.connectedSockets.inc();
+    logger.debug({ socketId: socket.id, transport: socket.conn.transport.name }, 'connection opened');
+
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      try {
+        dispatch(socket, event, args);
+      } catch (err) {
+        logger.error({ err, socketId: socket.id }, 'event dispatch failed');
+      }
+    });
+    // Also receives a client's own `error` event: without a listener, Node's
+    // EventEmitter would throw it and crash the node.
+    socket.on('error', (err: unknown) => {
+      logger.debug({ err, socketId: socket.id }, 'socket error');
+    });
+    socket.on('disconnecting', (reason) => {
+      const topics = [...socket.rooms].filter(isTopic);
+      const identity = socket.data.last;
+      const serverTime = new Date().toISOString();
+      for (const name of topics) {
+        const topic = parseTopic(name);
+        if (topic === undefined) continue;
+        const envelope = leaveEnvelope(topic, socket.id, identity, serverTime);
+        socket.to(name).emit(leaveEventOf(topic), envelope);
+        metrics.leaves.inc({ kind: topic.kind });
+      }
+      presence.leaveAll(socket.id, topics);
+      logger.debug({ socketId: socket.id, reason, topics: topics.length }, 'connection closed');
+    });
+    socket.on('disconnect', () => metrics.connectedSockets.dec());
+  });
+}
