@@ -1,0 +1,91 @@
+import { io, type Socket } from 'socket.io-client';
+import type { Ack, EnvelopeData } from '@realtime/protocol';
+import { registerTeardown } from './teardown.js';
+
+export type Transport = 'websocket' | 'polling';
+
+export interface ClientOptions {
+  transports?: Transport[];
+  /** Reconnect automatically (socket.io-client's default). Off by default in tests. */
+  reconnection?: boolean;
+  extraHeaders?: Record<string, string>;
+}
+
+/** A socket.io-client connected to `url`, closed when the test (or suite) ends. */
+export async function connectClient(url: string, options: ClientOptions = {}): Promise<Socket> {
+  const socket = io(url, {
+    transports: options.transports ?? ['websocket', 'polling'],
+    reconnection: options.reconnection ?? false,
+    forceNew: true,
+    timeout: 10_000,
+    ...(options.extraHeaders ? { extraHeaders: options.extraHeaders } : {}),
+  });
+  registerTeardown(() => socket.disconnect());
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (err) => reject(err));
+  });
+  return socket;
+}
+
+/** Connects `n` clients, a bounded number at a time. */
+export async function connectClients(url: string | string[], n: number, options: ClientOptions = {}): Promise<Socket[]> {
+  const urls = Array.isArray(url) ? url : [url];
+  const sockets: Socket[] = new Array(n);
+  const concurrency = 25;
+  for (let start = 0; start < n; start += concurrency) {
+    const batch = [];
+    for (let i = start; i < Math.min(n, start + concurrency); i++) {
+      batch.push(connectClient(urls[i % urls.length] as string, options).then((s) => (sockets[i] = s)));
+    }
+    await Promise.all(batch);
+  }
+  return sockets;
+}
+
+/** A guide-shaped envelope, as a client following the integration guide sends it. */
+export function guideEnvelope(data: Partial<EnvelopeData> & { roomChannel: string }, socket?: Socket, userName = 'Test User') {
+  const clientId = socket?.id ?? 'unknown';
+  return {
+    data: { message: '', roomId: null, ...data },
+    time: new Date().toISOString(),
+    clientId,
+    source: {
+      platform: 'web',
+      appName: 'Test App',
+      appVersion: '1.0.0',
+      clientId,
+      userName,
+      channel: data.roomChannel,
+    },
+  };
+}
+
+/** Emits with an acknowledgement; rejects if none arrives within `timeoutMs`. */
+export async function emitWithAck<T extends object = object>(socket: Socket, event: string, ...args: unknown[]): Promise<Ack<T>> {
+  return (await socket.timeout(10_000).emitWithAck(event, ...args)) as Ack<T>;
+}
+
+/** Records every payload of `event` a socket receives, from now on. */
+export function record<T = unknown>(socket: Socket, event: string): T[] {
+  const seen: T[] = [];
+  socket.on(event, (payload: T) => seen.push(payload));
+  return seen;
+}
+
+/** Resolves with the first payload of `event` matching `predicate`. */
+export function nextEvent<T = unknown>(socket: Socket, event: string, predicate: (payload: T) => boolean = () => true, timeoutMs = 15_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(event, listener);
+      reject(new Error(`no "${event}" event matching the predicate within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (payload: T): void => {
+      if (!predicate(payload)) return;
+      clearTimeout(timer);
+      socket.off(event, listener);
+      resolve(payload);
+    };
+    socket.on(event, listener);
+  });
+}
