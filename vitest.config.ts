@@ -7,6 +7,7 @@ export default defineConfig({
     // files at a time keeps timings honest.
     fileParallelism: true,
     maxWorkers: 2,
+    setupFiles: ['packages/testing/src/vitest-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

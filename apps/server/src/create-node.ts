@@ -31,6 +31,8 @@ export interface RealtimeNode {
 export async function startNode(config: Config, logger: Logger): Promise<RealtimeNode> {
   const metrics = createMetrics();
   let draining = false;
+  /** False while the Redis subscriber is reconnecting and until our subscriptions are confirmed again. */
+  let subscriptionsConfirmed = false;
 
   let redis: RedisConnections | undefined;
   let store: PresenceStore;
@@ -44,7 +46,6 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       keyPrefix: config.redisKeyPrefix,
       nodeTtlMs: config.nodeTtlMs,
     });
-    await redisStore.start();
     store = redisStore;
   } else {
     store = new MemoryPresenceStore({ nodeId: config.nodeId, nodeTtlMs: config.nodeTtlMs });
@@ -76,11 +77,20 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       redisStatus: () =>
         redis === undefined
           ? undefined
-          : { commands: redis.commands.status, publisher: redis.publisher.status, subscriber: redis.subscriber.status },
+          : {
+              commands: redis.commands.status,
+              publisher: redis.publisher.status,
+              subscriber: redis.subscriber.status,
+              subscriptions: subscriptionsConfirmed ? 'ready' : 'pending',
+            },
     },
     metrics,
   );
   await app.ready();
+  // Subscribed after the adapter's own (p)subscribe, on the same connection:
+  // once this resolves, cross-node messages and counts both reach this node.
+  await redisStore?.start();
+  subscriptionsConfirmed = true;
 
   const io = app.io;
   const presence = new NodePresence({
@@ -101,11 +111,21 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     // Count announcements published while the subscriber was down are lost:
     // once it is back (and subscribed again), re-read what this node shows.
     let wasDown = false;
-    subscriber.on('close', () => (wasDown = true));
+    subscriber.on('close', () => {
+      wasDown = true;
+      subscriptionsConfirmed = false;
+    });
     subscriber.on('ready', () => {
       if (!wasDown) return;
       wasDown = false;
-      void resubscribed.start().then(() => presence.reconcile(), () => undefined);
+      // ioredis resubscribes on 'ready' without waiting; our SUBSCRIBE queues behind its own.
+      void resubscribed.start().then(
+        async () => {
+          subscriptionsConfirmed = true;
+          await presence.reconcile();
+        },
+        () => undefined,
+      );
     });
   }
 

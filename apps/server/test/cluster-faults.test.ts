@@ -1,0 +1,120 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { RelayedEnvelope } from '@realtime/protocol';
+import {
+  connectClient,
+  emitWithAck,
+  guideEnvelope,
+  nextEvent,
+  registerTeardown,
+  startCluster,
+  startRedisProcess,
+  uniqueKeyPrefix,
+  type ServerProcess,
+} from '@realtime/testing';
+import { expectCounts, join, member, type Member } from './support/cluster-clients.js';
+
+/** Each test owns its Redis process (it may kill it) and its three nodes. */
+async function cluster() {
+  const redis = await startRedisProcess();
+  registerTeardown(() => redis.stop());
+  const nodes = await startCluster(3, { redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('faults') });
+  return { redis, nodes };
+}
+
+/** Two members on each node, in channel `c` and room `c/r`. */
+async function populate(nodes: readonly ServerProcess[]): Promise<Member[][]> {
+  const perNode = await Promise.all(
+    nodes.map(async (node) => [member(await connectClient(node.url)), member(await connectClient(node.url))]),
+  );
+  for (const members of perNode) {
+    for (const m of members) {
+      await join(m, 'c');
+      await join(m, 'c', 'r');
+    }
+  }
+  await expectCounts(perNode.flat(), 'c', 6);
+  return perNode;
+}
+
+async function readyz(node: ServerProcess): Promise<number> {
+  return (await fetch(`${node.url}/readyz`)).status;
+}
+
+describe('cluster faults', () => {
+  it('a node killed with SIGKILL: survivors get leave-* for its members and exact counts within 10 s', async () => {
+    const { nodes } = await cluster();
+    const [, , dying] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+    const [on1, on2, on3] = await populate(nodes);
+    const survivors = [...on1!, ...on2!];
+    const deadIds = on3!.map((m) => m.socket.id);
+    const leaves = survivors.map((m) => {
+      const seen: string[] = [];
+      m.socket.on('leave-channel', (e: RelayedEnvelope) => seen.push(e.clientId));
+      return seen;
+    });
+    const roomLeaves = survivors.map((m) => nextEvent<RelayedEnvelope>(m.socket, 'leave-room', () => true, 15_000));
+
+    const killedAt = Date.now();
+    dying.signal('SIGKILL');
+    await dying.exited;
+    await expectCounts(survivors, 'c', 4, 10_000);
+    await expectCounts(survivors, 'c', 4, 10_000, 'r');
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    await vi.waitFor(() => leaves.forEach((seen) => expect([...seen].sort()).toEqual([...deadIds].sort())));
+    for (const e of await Promise.all(roomLeaves)) expect(deadIds).toContain(e.clientId);
+    // The reap ran once: one survivor logged it, and nobody else announced a second round.
+    const reapLogs = nodes.slice(0, 2).flatMap((n) => n.logs.filter((l) => l.msg === 'reaped memberships of dead nodes'));
+    expect(reapLogs).toHaveLength(1);
+    expect(reapLogs[0]).toMatchObject({ deadNodes: [dying.nodeId], memberships: 4 });
+  });
+
+  it('Redis restarted empty: local delivery goes on during the outage; broadcast and exact counts come back', async () => {
+    const { redis, nodes } = await cluster();
+    const [on1, on2, on3] = await populate(nodes);
+    const [a, b] = on1 as [Member, Member];
+
+    await redis.kill();
+    // Local delivery between two members of node 1 keeps working.
+    const local = nextEvent<RelayedEnvelope>(b.socket, 'c', (e) => e.data.message === 'during outage');
+    expect(await emitWithAck(a.socket, 'c', guideEnvelope({ roomChannel: 'c', message: 'during outage' }, a.socket))).toEqual({ ok: true });
+    await local;
+    await vi.waitFor(async () => expect(await readyz(nodes[0]!)).toBe(503));
+    // A member leaves while Redis is down: its node can't tell anyone yet.
+    on3![1]!.socket.disconnect();
+
+    await redis.start();
+    const back = Date.now();
+    await vi.waitFor(async () => expect(await Promise.all(nodes.map(readyz))).toEqual([200, 200, 200]), { timeout: 10_000, interval: 100 });
+    const everyone = [...on1!, ...on2!, on3![0]!];
+    await expectCounts(everyone, 'c', 5, 10_000);
+    await expectCounts(everyone, 'c', 5, 10_000, 'r');
+    expect(Date.now() - back).toBeLessThan(10_000);
+
+    const remote = on3![0]!;
+    const crossNode = nextEvent<RelayedEnvelope>(remote.socket, 'c', (e) => e.data.message === 'after restart');
+    await emitWithAck(a.socket, 'c', guideEnvelope({ roomChannel: 'c', message: 'after restart' }, a.socket));
+    expect((await crossNode).clientId).toBe(a.socket.id);
+    // A join now reads the rebuilt count.
+    const newcomer = member(await connectClient(nodes[1]!.url));
+    expect(await join(newcomer, 'c')).toBe(6);
+  });
+
+  it('SIGTERM drains a node: its members leave everywhere within 2 s, clients reconnect-able, exit 0 within 10 s', async () => {
+    const { nodes } = await cluster();
+    const [, , draining] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+    const [on1, on2, on3] = await populate(nodes);
+    const survivors = [...on1!, ...on2!];
+    const reasons = on3!.map((m) => new Promise<string>((resolve) => m.socket.once('disconnect', resolve)));
+
+    const sentAt = Date.now();
+    draining.signal('SIGTERM');
+    await expectCounts(survivors, 'c', 4, 2_000);
+    await expectCounts(survivors, 'c', 4, 2_000, 'r');
+    expect(Date.now() - sentAt).toBeLessThan(2_000);
+    // "transport close" is what makes socket.io-client reconnect (a server-side disconnect would not).
+    expect(await Promise.all(reasons)).toEqual(['transport close', 'transport close']);
+    const { code } = await draining.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - sentAt).toBeLessThan(10_000);
+  });
+});

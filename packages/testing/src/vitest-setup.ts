@@ -1,0 +1,5 @@
+import { afterAll } from 'vitest';
+import { runSuiteTeardowns } from './teardown.js';
+
+// Registered for every test file (vitest `setupFiles`).
+afterAll(runSuiteTeardowns);
