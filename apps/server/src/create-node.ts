@@ -58,7 +58,9 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   });
   await app.register(socketIoPlugin, {
     serverOptions: {
-      ...(redis === undefined ? {} : { adapter: createAdapter(redis.publisher, redis.subscriber, { key: `${config.redisKeyPrefix}socket.io` }) }),
+      ...(redis === undefined
+        ? {}
+        : { adapter: createAdapter(redis.publisher, redis.subscriber, { key: `${config.redisKeyPrefix}socket.io` }) }),
       cors: corsOptions(config.corsOrigins),
       allowRequest: (req, callback) => {
         if (draining) return callback('this node is shutting down: reconnect to another node', false);

@@ -129,7 +129,10 @@ export class NodePresence {
     } catch (err) {
       this.outOfSync = true;
       this.options.metrics.presenceErrors.inc({ operation });
-      this.options.logger.warn({ err, operation }, 'presence store call failed; local delivery continues, memberships are rewritten when the store is back');
+      this.options.logger.warn(
+        { err, operation },
+        'presence store call failed; local delivery continues, memberships are rewritten when the store is back',
+      );
       return undefined;
     }
   }
@@ -147,7 +150,10 @@ export class NodePresence {
         this.outOfSync = false;
         await store.restore(this.snapshot());
         metrics.presenceResyncs.inc();
-        logger.info({ reason: state === 'lost' ? 'node unknown to the store' : 'earlier write failed' }, 'memberships rewritten into the presence store');
+        logger.info(
+          { reason: state === 'lost' ? 'node unknown to the store' : 'earlier write failed' },
+          'memberships rewritten into the presence store',
+        );
       }
       const reaped = await store.reapDeadNodes();
       this.announceReaped(reaped.removed);

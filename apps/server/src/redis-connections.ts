@@ -33,7 +33,9 @@ function waitReady(client: Redis, timeoutMs: number, url: string): Promise<void>
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('ready', onReady);
-      reject(new Error(`Redis at ${url} did not answer within ${timeoutMs} ms: check REDIS_URL, or unset it to run a single node in memory`));
+      reject(
+        new Error(`Redis at ${url} did not answer within ${timeoutMs} ms: check REDIS_URL, or unset it to run a single node in memory`),
+      );
     }, timeoutMs);
     const onReady = (): void => {
       clearTimeout(timer);
@@ -71,7 +73,10 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     });
   }
 
-  const publish = clients.publisher.publish.bind(clients.publisher) as (channel: string | Buffer, message: string | Buffer) => Promise<number>;
+  const publish = clients.publisher.publish.bind(clients.publisher) as (
+    channel: string | Buffer,
+    message: string | Buffer,
+  ) => Promise<number>;
   // The adapter calls publish() without handling its promise: a rejection
   // there would be unhandled and crash the node. Failures become a metric.
   (clients.publisher as unknown as { publish: typeof publish }).publish = (channel, message) =>

@@ -71,7 +71,11 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
       return ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
     }
     if (subscriptionCount(socket) >= config.maxSubscriptionsPerConnection) {
-      return refuse(ack, ErrorCode.LIMIT_EXCEEDED, `a connection may be in at most ${config.maxSubscriptionsPerConnection} channels and rooms`);
+      return refuse(
+        ack,
+        ErrorCode.LIMIT_EXCEEDED,
+        `a connection may be in at most ${config.maxSubscriptionsPerConnection} channels and rooms`,
+      );
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
     socket.data.last = envelope;

@@ -8,9 +8,7 @@ const SEP = '\u001f';
 const CHANNEL = `c${SEP}`;
 const ROOM = `r${SEP}`;
 
-export type Topic =
-  | { kind: 'channel'; channel: string; roomId: null }
-  | { kind: 'room'; channel: string; roomId: string };
+export type Topic = { kind: 'channel'; channel: string; roomId: null } | { kind: 'room'; channel: string; roomId: string };
 
 export function channelTopic(channel: string): string {
   return CHANNEL + channel;

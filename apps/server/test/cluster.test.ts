@@ -46,7 +46,9 @@ describe('a cluster of three nodes on one Redis', () => {
     await expectCounts(members, 'ch-a', 3);
 
     const received = members.map((m) => nextEvent<RelayedEnvelope>(m.socket, 'ch-a'));
-    expect(await emitWithAck(m3.socket, 'ch-a', guideEnvelope({ roomChannel: 'ch-a', message: 'from node 3' }, m3.socket))).toEqual({ ok: true });
+    expect(await emitWithAck(m3.socket, 'ch-a', guideEnvelope({ roomChannel: 'ch-a', message: 'from node 3' }, m3.socket))).toEqual({
+      ok: true,
+    });
     for (const envelope of await Promise.all(received)) {
       expect(envelope).toMatchObject({ clientId: m3.socket.id, data: { message: 'from node 3', roomChannel: 'ch-a', roomId: null } });
     }
@@ -100,6 +102,16 @@ describe('a cluster of three nodes on one Redis', () => {
     await expectCounts([m1, m3], 'dc', 2, 10_000, 'room');
   });
 
+  it('concurrent joins on every node: counts never go down on the way and settle at the total', async () => {
+    const members = (await connectClients(urls, 90)).map((socket) => member(socket));
+    await Promise.all(members.map((m) => join(m, 'burst')));
+    await expectCounts(members, 'burst', 90);
+    for (const m of members) {
+      const seen = m.channelCounts.filter((e) => e.data.roomChannel === 'burst').map((e) => e.data.onlineUsers);
+      expect(seen).toEqual([...seen].sort((x, y) => x - y));
+    }
+  });
+
   it('300 clients on three nodes, 50 messages each: none lost, none duplicated, each sender in order', async () => {
     const clients = await connectClients(urls, 300);
     const channels = 30;
@@ -129,7 +141,11 @@ describe('a cluster of three nodes on one Redis', () => {
       for (const sequence of bySender.values()) expect(sequence).toEqual(Array.from({ length: perMessage }, (_, n) => n));
     });
     for (let c = 0; c < channels; c++) {
-      await expectCounts(members.filter((_, i) => i % channels === c), `load-${c}`, 10);
+      await expectCounts(
+        members.filter((_, i) => i % channels === c),
+        `load-${c}`,
+        10,
+      );
     }
   });
 });

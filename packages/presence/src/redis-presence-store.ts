@@ -76,7 +76,14 @@ export class RedisPresenceStore implements PresenceStore {
 
   async add(topic: string, connectionId: string, meta: string): Promise<PresenceChange> {
     const [added, count, version] = await this.redis.presenceAdd(
-      this.seqKey, this.base, this.channel, this.nodeId, connectionId, topic, meta, this.generation,
+      this.seqKey,
+      this.base,
+      this.channel,
+      this.nodeId,
+      connectionId,
+      topic,
+      meta,
+      this.generation,
     );
     return { topic, count, version, changed: added === 1 };
   }
@@ -88,9 +95,7 @@ export class RedisPresenceStore implements PresenceStore {
 
   async removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]> {
     if (topics.length === 0) return [];
-    const flat = await this.redis.presenceRemove(
-      this.seqKey, this.base, this.channel, this.nodeId, connectionId, ...topics,
-    );
+    const flat = await this.redis.presenceRemove(this.seqKey, this.base, this.channel, this.nodeId, connectionId, ...topics);
     return topics.map((topic, i) => ({
       topic,
       changed: flat[i * 3] === 1,
@@ -127,9 +132,9 @@ export class RedisPresenceStore implements PresenceStore {
       for (const m of memberships.slice(start, start + this.restoreChunkSize)) {
         argv.push(m.connectionId, m.topic, m.meta);
       }
-      calls.push(this.redis.presenceRestore(
-        this.seqKey, this.base, this.channel, this.nodeId, this.nodeTtlMs, generation, first ? 1 : 0, ...argv,
-      ));
+      calls.push(
+        this.redis.presenceRestore(this.seqKey, this.base, this.channel, this.nodeId, this.nodeTtlMs, generation, first ? 1 : 0, ...argv),
+      );
       first = false;
     }
     calls.push(this.redis.presenceRestoreFinish(this.seqKey, this.base, this.channel, this.nodeId, generation));

@@ -140,7 +140,10 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       expect([(await a.count('t1')).count, (await a.count('t2')).count, (await a.count('t3')).count]).toEqual([0, 1, 1]);
       // The dropped membership is really gone: a later deregister does not report it.
       const counts = await a.deregister();
-      expect(counts.map((c) => [c.topic, c.count]).sort()).toEqual([['t2', 0], ['t3', 0]]);
+      expect(counts.map((c) => [c.topic, c.count]).sort()).toEqual([
+        ['t2', 0],
+        ['t3', 0],
+      ]);
     });
 
     it('restores a snapshot larger than one script call', async () => {
@@ -176,7 +179,10 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
         ['node-dying', 'c1', 'chan', '{"who":"c1"}'],
         ['node-dying', 'c1', 'r\u001fchan\u001froom', '{"who":"c1"}'],
       ]);
-      expect(reaped?.counts.map((c) => [c.topic, c.count]).sort()).toEqual([['chan', 1], ['r\u001fchan\u001froom', 0]]);
+      expect(reaped?.counts.map((c) => [c.topic, c.count]).sort()).toEqual([
+        ['chan', 1],
+        ['r\u001fchan\u001froom', 0],
+      ]);
       expect((await other.reapDeadNodes()).removed).toEqual([]);
       expect((await survivor.count('chan')).count).toBe(1);
       expect(await dying.heartbeat()).toBe('lost');

@@ -27,9 +27,7 @@ export interface EnvelopeRequirements {
   message: boolean;
 }
 
-export type ValidationResult =
-  | { ok: true; envelope: ClientEnvelope }
-  | { ok: false; error: ProtocolError };
+export type ValidationResult = { ok: true; envelope: ClientEnvelope } | { ok: false; error: ProtocolError };
 
 // C0 controls, DEL and C1 controls.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;

@@ -74,7 +74,12 @@ export function record<T = unknown>(socket: Socket, event: string): T[] {
 }
 
 /** Resolves with the first payload of `event` matching `predicate`. */
-export function nextEvent<T = unknown>(socket: Socket, event: string, predicate: (payload: T) => boolean = () => true, timeoutMs = 15_000): Promise<T> {
+export function nextEvent<T = unknown>(
+  socket: Socket,
+  event: string,
+  predicate: (payload: T) => boolean = () => true,
+  timeoutMs = 15_000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, listener);

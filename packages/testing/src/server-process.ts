@@ -88,7 +88,10 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 }
 
 /** Starts `count` nodes sharing one Redis and key prefix. */
-export async function startCluster(count: number, options: Omit<ServerProcessOptions, 'nodeId'> & { namePrefix?: string }): Promise<ServerProcess[]> {
+export async function startCluster(
+  count: number,
+  options: Omit<ServerProcessOptions, 'nodeId'> & { namePrefix?: string },
+): Promise<ServerProcess[]> {
   return Promise.all(
     Array.from({ length: count }, (_, i) => startServerProcess({ ...options, nodeId: `${options.namePrefix ?? 'node'}-${i + 1}` })),
   );

@@ -20,7 +20,11 @@ export function member(socket: Socket): Member {
 
 export async function join(m: Member, channel: string, roomId?: string): Promise<number | undefined> {
   const event = roomId === undefined ? 'join-channel' : 'join-room';
-  const ack = await emitWithAck<{ onlineUsers?: number }>(m.socket, event, guideEnvelope({ roomChannel: channel, roomId: roomId ?? null }, m.socket));
+  const ack = await emitWithAck<{ onlineUsers?: number }>(
+    m.socket,
+    event,
+    guideEnvelope({ roomChannel: channel, roomId: roomId ?? null }, m.socket),
+  );
   expect(ack.ok).toBe(true);
   return ack.ok ? ack.onlineUsers : undefined;
 }
@@ -35,6 +39,15 @@ export function lastCounts(members: readonly Member[], channel: string, roomId?:
 }
 
 /** Waits until every member's last announced count is `expected`. */
-export async function expectCounts(members: readonly Member[], channel: string, expected: number, timeoutMs = 10_000, roomId?: string): Promise<void> {
-  await vi.waitFor(() => expect(lastCounts(members, channel, roomId)).toEqual(members.map(() => expected)), { timeout: timeoutMs, interval: 20 });
+export async function expectCounts(
+  members: readonly Member[],
+  channel: string,
+  expected: number,
+  timeoutMs = 10_000,
+  roomId?: string,
+): Promise<void> {
+  await vi.waitFor(() => expect(lastCounts(members, channel, roomId)).toEqual(members.map(() => expected)), {
+    timeout: timeoutMs,
+    interval: 20,
+  });
 }

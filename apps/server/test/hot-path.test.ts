@@ -1,0 +1,62 @@
+import { expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import type { RelayedEnvelope } from '@realtime/protocol';
+import {
+  connectClient,
+  emitWithAck,
+  record,
+  registerTeardown,
+  startRedisProcess,
+  startServerProcess,
+  uniqueKeyPrefix,
+} from '@realtime/testing';
+import { vi } from 'vitest';
+
+/** Per-command call counts from INFO commandstats. */
+async function commandCalls(admin: Redis): Promise<Map<string, number>> {
+  const info = await admin.info('commandstats');
+  const calls = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1] as string, Number(match[2]));
+  return calls;
+}
+
+function delta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [command, calls] of after) {
+    const d = calls - (before.get(command) ?? 0);
+    if (d > 0) out[command] = d;
+  }
+  return out;
+}
+
+it('a channel message or notify-room costs exactly one Redis command: the adapter publish', async () => {
+  const redis = await startRedisProcess();
+  registerTeardown(() => redis.stop());
+  // No heartbeat during the measurement: nothing else talks to Redis.
+  const env = { HEARTBEAT_INTERVAL_MS: '60000', NODE_TTL_MS: '120000' };
+  const keyPrefix = uniqueKeyPrefix('hot-path');
+  const [n1, n2] = await Promise.all([
+    startServerProcess({ nodeId: 'hot-1', redisUrl: redis.url, keyPrefix, env }),
+    startServerProcess({ nodeId: 'hot-2', redisUrl: redis.url, keyPrefix, env }),
+  ]);
+  const sender = await connectClient(n1.url);
+  const receiver = await connectClient(n2.url);
+  for (const s of [sender, receiver]) {
+    await emitWithAck(s, 'join-channel', { data: { roomChannel: 'hot' } });
+    await emitWithAck(s, 'join-room', { data: { roomChannel: 'hot', roomId: 'r' } });
+  }
+  const channelGot = record<RelayedEnvelope>(receiver, 'hot');
+  const roomGot = record<RelayedEnvelope>(receiver, 'notify-room');
+  const admin = new Redis(redis.url);
+  registerTeardown(() => admin.disconnect());
+
+  const before = await commandCalls(admin);
+  for (let i = 0; i < 100; i++) {
+    await emitWithAck(sender, 'hot', { data: { roomChannel: 'hot', message: String(i) } });
+    await emitWithAck(sender, 'notify-room', { data: { roomChannel: 'hot', roomId: 'r', message: String(i) } });
+  }
+  await vi.waitFor(() => expect([channelGot.length, roomGot.length]).toEqual([100, 100]));
+  const after = await commandCalls(admin);
+  // INFO itself is the only other command counted (the one that read `before`).
+  expect(delta(before, after)).toEqual({ publish: 200, info: 1 });
+});
