@@ -11,7 +11,7 @@ export interface GeneratorCpu {
   wallMs: number;
   /** CPU time / wall time over the whole run, % of one core. */
   meanPercent: number;
-  /** Mean over the seconds while messages were sent (or the whole run when none), % of one core. */
+  /** Mean over the seconds while messages were sent or the join storm ran (else the whole run), % of one core. */
   busyPercent: number;
   /** The busiest second, % of one core. */
   peakPercent: number;
@@ -34,7 +34,7 @@ export class CpuMonitor {
     this.loop.enable();
   }
 
-  /** % of one core since the previous sample. `busy` marks seconds spent sending. */
+  /** % of one core since the previous sample. `busy` marks seconds of the measured activity. */
   sample(busy: boolean): number {
     const now = process.cpuUsage();
     const wall = performance.now();

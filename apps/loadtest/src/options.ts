@@ -57,6 +57,8 @@ export interface LoadTestOptions {
   quiet?: boolean;
   /** Programmatic only: called about once a second with live figures. */
   onProgress?: (snapshot: ProgressSnapshot) => void;
+  /** Programmatic only: aborts the run (runLoadTest rejects with LoadTestRunError). */
+  signal?: AbortSignal;
 }
 
 /** Options after defaults and validation; durations in milliseconds. Plain data (sent to worker processes). */
@@ -90,7 +92,7 @@ export class LoadTestOptionsError extends Error {
   override readonly name = 'LoadTestOptionsError';
 }
 
-type OptionKey = Exclude<keyof LoadTestOptions, 'onProgress'>;
+type OptionKey = Exclude<keyof LoadTestOptions, 'onProgress' | 'signal'>;
 
 export interface OptionSpec {
   key: OptionKey;

@@ -30,7 +30,12 @@ export interface OrchestratorHooks {
  * worker's result once all are in and all workers are gone. Any worker
  * failure, exit or the run's time bound aborts every worker and rejects.
  */
-export async function orchestrate(options: ResolvedOptions, runStart: number, hooks: OrchestratorHooks): Promise<WorkerResult[]> {
+export async function orchestrate(
+  options: ResolvedOptions,
+  runStart: number,
+  hooks: OrchestratorHooks,
+  signal?: AbortSignal,
+): Promise<WorkerResult[]> {
   const ends: ParentEnd[] = [];
   if (options.workers === 1) {
     const pair = inProcessPair();
@@ -46,10 +51,12 @@ export async function orchestrate(options: ResolvedOptions, runStart: number, ho
     let received = 0;
     let finished = false;
 
+    const onAbort = (): void => finish(new LoadTestRunError('the run was aborted by its caller'));
     const finish = (error?: Error): void => {
       if (finished) return;
       finished = true;
       clearTimeout(watchdog);
+      signal?.removeEventListener('abort', onAbort);
       for (const end of ends) end.send(error === undefined ? { type: 'close' } : { type: 'abort', reason: error.message });
       void Promise.all(ends.map((end) => end.dispose(5000))).then(() => {
         if (error !== undefined) reject(error);
@@ -91,6 +98,7 @@ export async function orchestrate(options: ResolvedOptions, runStart: number, ho
       () => finish(new LoadTestRunError(`the run did not finish within its bound of ${Math.round(runBoundMs(options) / 1000)} s; aborted`)),
       runBoundMs(options),
     );
+    signal?.addEventListener('abort', onAbort, { once: true });
     ends.forEach((end, worker) => {
       end.onMessage((message) => onMessage(worker, message));
       end.onExit((code, signal) => {
@@ -98,5 +106,6 @@ export async function orchestrate(options: ResolvedOptions, runStart: number, ho
       });
       end.send({ type: 'init', init: { worker, options, runStart } });
     });
+    if (signal?.aborted) onAbort();
   });
 }

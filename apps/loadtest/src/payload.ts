@@ -1,14 +1,17 @@
 /**
  * What every load-test message carries in `data.message`: a compact prefix
- * `<stream>|<seq>|<sentAtMicros>|` (stream and numbers in base 36), padded
- * with dots to the requested size. The stream names the sender; `seq` counts
- * from 1 per stream; `sentAtMicros` is the sender's epoch time in µs.
+ * `<stream>|<seq>|<sentAtMicros>|<phase>` (stream and numbers in base 36),
+ * padded with dots to the requested size. The stream names the sender; `seq`
+ * counts from 1 per stream; `sentAtMicros` is the sender's epoch time in µs;
+ * phase is `w` for a warm-up message, `m` for a measured one (decided by the
+ * schedule, so a warm-up message sent late is still warm-up).
  */
 export interface MessageStamp {
   stream: string;
   seq: number;
   /** Epoch milliseconds (fractional). */
   sentAt: number;
+  warmup: boolean;
 }
 
 const SEP = '|';
@@ -20,7 +23,8 @@ function pad(length: number): string {
 }
 
 export function encodeMessage(stamp: MessageStamp, size: number): string {
-  const prefix = stamp.stream + SEP + stamp.seq.toString(36) + SEP + Math.round(stamp.sentAt * 1000).toString(36) + SEP;
+  const prefix =
+    stamp.stream + SEP + stamp.seq.toString(36) + SEP + Math.round(stamp.sentAt * 1000).toString(36) + SEP + (stamp.warmup ? 'w' : 'm');
   return prefix.length >= size ? prefix : prefix + pad(size - prefix.length);
 }
 
@@ -35,7 +39,7 @@ export function decodeMessage(message: string): MessageStamp | undefined {
   const seq = parseInt(message.slice(a + 1, b), 36);
   const micros = parseInt(message.slice(b + 1, c), 36);
   if (!Number.isSafeInteger(seq) || seq < 1 || !Number.isSafeInteger(micros)) return undefined;
-  return { stream: message.slice(0, a), seq, sentAt: micros / 1000 };
+  return { stream: message.slice(0, a), seq, sentAt: micros / 1000, warmup: message.charCodeAt(c + 1) === 119 /* w */ };
 }
 
 /** The stream name of the client with this global index. */

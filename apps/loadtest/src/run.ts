@@ -25,17 +25,22 @@ export async function runLoadTest(input: LoadTestOptions): Promise<LoadTestRepor
   const progress = new Progress({ workers: options.workers, quiet: options.quiet, onProgress: input.onProgress }, timeline);
   let results;
   try {
-    results = await orchestrate(options, runStart, {
-      onTick: (tick) => {
-        timeline.addBuckets(tick.buckets);
-        timeline.addSample(tick.worker, tick.second, tick.connected, tick.cpuPercent);
-        progress.onTick(tick);
+    results = await orchestrate(
+      options,
+      runStart,
+      {
+        onTick: (tick) => {
+          timeline.addBuckets(tick.buckets);
+          timeline.addSample(tick.worker, tick.second, tick.connected, tick.cpuPercent);
+          progress.onTick(tick);
+        },
+        onResult: (result) => {
+          timeline.addBuckets(result.timeline);
+          progress.workerFinished(result.worker);
+        },
       },
-      onResult: (result) => {
-        timeline.addBuckets(result.timeline);
-        progress.workerFinished(result.worker);
-      },
-    });
+      input.signal,
+    );
   } finally {
     progress.stop();
   }

@@ -108,9 +108,10 @@ describe('SequenceTracker', () => {
 describe('message stamp', () => {
   it('round-trips stream, sequence and send time, padded to the size', () => {
     const sentAt = 1_764_000_000_123.456;
-    const message = encodeMessage({ stream: '2s', seq: 12345, sentAt }, 100);
+    const message = encodeMessage({ stream: '2s', seq: 12345, sentAt, warmup: false }, 100);
     expect(message).toHaveLength(100);
-    expect(decodeMessage(message)).toEqual({ stream: '2s', seq: 12345, sentAt });
+    expect(decodeMessage(message)).toEqual({ stream: '2s', seq: 12345, sentAt, warmup: false });
+    expect(decodeMessage(encodeMessage({ stream: 'z', seq: 1, sentAt, warmup: true }, 32))).toMatchObject({ warmup: true });
     expect(decodeMessage('hello')).toBeUndefined();
     expect(decodeMessage('a|b|')).toBeUndefined();
   });

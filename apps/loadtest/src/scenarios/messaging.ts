@@ -41,7 +41,7 @@ export async function runMessaging(ctx: WorkerContext, plan: MessagingPlan): Pro
   setMaxListeners(0, stop.signal); // one waiter per churning client
   const background = plan.during?.(ctx, stop.signal);
   try {
-    await sendSchedule(ctx, plan, ready.at, counts.total);
+    await sendSchedule(ctx, plan, ready.at, counts.total, counts.warmup);
   } finally {
     stop.abort();
     await background;
@@ -52,7 +52,7 @@ export async function runMessaging(ctx: WorkerContext, plan: MessagingPlan): Pro
   await ctx.drain(ends.payloads.flat(), ends.at + options.drainMs);
 }
 
-function sendSchedule(ctx: WorkerContext, plan: MessagingPlan, start: number, total: number): Promise<void> {
+function sendSchedule(ctx: WorkerContext, plan: MessagingPlan, start: number, total: number, warmup: number): Promise<void> {
   const { rate, workers } = ctx.options;
   const interval = 1000 / rate;
   let k = 0;
@@ -68,7 +68,7 @@ function sendSchedule(ctx: WorkerContext, plan: MessagingPlan, start: number, to
       for (; k < due; k++) {
         const { index, topic } = plan.senderOf(k);
         if (index % workers !== ctx.worker) continue;
-        ctx.publish(ctx.clientFor(index), topic, start + k * interval);
+        ctx.publish(ctx.clientFor(index), topic, start + k * interval, k < warmup);
       }
       if (k >= total) {
         ctx.signal.removeEventListener('abort', onAbort);

@@ -76,7 +76,7 @@ export class WorkerContext {
   readonly joins = new PhaseRecorder();
   readonly memberships: Membership[] = [];
   phase: WorkerPhase = 'starting';
-  /** Deliveries of messages sent at or after this time count in latency and rates. */
+  /** When the first measured message is due (epoch ms); the measured window starts here. */
   measureStartAt = Infinity;
   presence: StormWorkerStats | null = null;
   churn: ChurnWorkerStats | null = null;
@@ -261,7 +261,7 @@ export class WorkerContext {
   // ---- messages -----------------------------------------------------------
 
   /** Sends the next message of `client`'s stream to `topic`. `scheduledAt` is when the schedule wanted it sent. */
-  publish(client: LoadClient, topic: Topic, scheduledAt: number): void {
+  publish(client: LoadClient, topic: Topic, scheduledAt: number, warmup: boolean): void {
     let out = this.streams.get(client.index);
     if (out === undefined) {
       out = {
@@ -276,15 +276,18 @@ export class WorkerContext {
     this.sent.total++;
     this.sent.firstAt ??= at;
     this.sent.lastAt = at;
-    this.sent.maxLagMs = Math.max(this.sent.maxLagMs, at - scheduledAt);
-    if (at >= this.measureStartAt) this.sent.measured++;
+    if (!warmup) {
+      this.sent.measured++;
+      // Lag behind the schedule counts in the measured window only (the warm-up absorbs the join backlog).
+      this.sent.maxLagMs = Math.max(this.sent.maxLagMs, at - scheduledAt);
+    }
     this.timeline.addSent(at);
     const stream = out;
     if (!client.connected) {
       this.refuse(stream, seq, 'not connected', `client ${client.index} was not connected when its turn to send came`);
       return;
     }
-    const message = encodeMessage({ stream: stream.log.stream, seq, sentAt: at }, this.options.size);
+    const message = encodeMessage({ stream: stream.log.stream, seq, sentAt: at, warmup }, this.options.size);
     const acked = client.send(topic, message, this.options.acks ? this.options.ackTimeoutMs : null);
     if (acked === undefined) return;
     this.pendingAcks++;
@@ -361,7 +364,7 @@ export class WorkerContext {
     }
     const latency = now - stamp.sentAt;
     this.timeline.addDelivery(now, latency);
-    if (stamp.sentAt >= this.measureStartAt) {
+    if (!stamp.warmup) {
       d.measured++;
       d.measuredPerTarget[client.target]!++;
       this.recorder.record(client.target, latency);
@@ -374,27 +377,25 @@ export class WorkerContext {
    * looks at what each receiver has, not at the send times.
    */
   drained(ends: readonly StreamEnd[]): boolean {
-    const byTopic = new Map<string, StreamEnd[]>();
+    const byTopic = new Map<string, { end: StreamEnd; last: number; refused: Set<number> }[]>();
     for (const end of ends) {
-      if (end.lastSeq === 0) continue;
+      const refused = new Set(end.refused);
+      let last = end.lastSeq;
+      while (last > 0 && refused.has(last)) last--;
+      if (last === 0) continue;
       const list = byTopic.get(end.topic) ?? [];
-      list.push(end);
+      list.push({ end, last, refused });
       byTopic.set(end.topic, list);
     }
     for (const client of this.clients.values()) {
       for (const membership of client.memberships.values()) {
         if (membership.joinedAt === null) continue;
-        for (const end of byTopic.get(membership.topic.key) ?? []) {
+        for (const { end, last, refused } of byTopic.get(membership.topic.key) ?? []) {
           if (end.lastSentAt < membership.joinedAt) continue;
-          const refused = new Set(end.refused);
-          let last = end.lastSeq;
-          while (last > 0 && refused.has(last)) last--;
-          if (last === 0) continue;
           const tracker = membership.trackers.get(end.stream);
           if (tracker === undefined || tracker.highest < last) return false;
           if (tracker.gaps > 0) {
-            const ranges = tracker.ranges();
-            const low = ranges[0]![0];
+            const low = tracker.ranges()[0]![0];
             let refusedInside = 0;
             for (const seq of refused) if (seq > low && seq < tracker.highest) refusedInside++;
             if (tracker.gaps > refusedInside) return false;
@@ -432,7 +433,7 @@ export class WorkerContext {
           gaps: this.gaps(),
           duplicated: this.deliveries.duplicated,
           failures: this.failures.count(),
-          cpuPercent: this.cpu.sample(this.phase === 'sending'),
+          cpuPercent: this.cpu.sample(this.phase === 'sending' || this.phase === 'storm'),
           buckets: this.timeline.flush(now),
         },
       });

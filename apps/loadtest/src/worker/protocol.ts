@@ -90,7 +90,7 @@ export interface WorkerResult {
   planned: number;
   connectedAtEnd: number;
   peakConnected: number;
-  /** Messages sent at or after this time (epoch ms) are measured; null when nothing was sent. */
+  /** When the first measured message was due (epoch ms); null when nothing was sent. */
   measureStartAt: number | null;
   connect: PhaseStats;
   joins: PhaseStats;
@@ -102,7 +102,7 @@ export interface WorkerResult {
     ackTimeouts: number;
     firstAt: number | null;
     lastAt: number | null;
-    /** Worst delay of a send behind its schedule (a saturated generator falls behind). */
+    /** Worst delay of a measured send behind its schedule (a saturated generator falls behind). */
     maxLagMs: number;
   };
   deliveries: {
