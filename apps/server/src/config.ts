@@ -50,11 +50,15 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Node timers overflow above this (they fire at once): the cap of every `*_MS` setting. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
+  // Plain decimal digits only: Number() would also take 0x10, 1e3 or 0b11.
+  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
   return value;
@@ -81,7 +85,7 @@ function parseOrigins(raw: string | undefined): Config['corsOrigins'] {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
-  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   }
@@ -89,8 +93,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
   }
-  const heartbeatIntervalMs = integer(env, 'HEARTBEAT_INTERVAL_MS', 1500, 50);
-  const nodeTtlMs = integer(env, 'NODE_TTL_MS', 5000, 100);
+  const heartbeatIntervalMs = integer(env, 'HEARTBEAT_INTERVAL_MS', 1500, 50, Math.floor(MAX_TIMER_MS / 2));
+  const nodeTtlMs = integer(env, 'NODE_TTL_MS', 5000, 100, MAX_TIMER_MS);
   if (nodeTtlMs < 2 * heartbeatIntervalMs) {
     throw new ConfigError(
       `NODE_TTL_MS (${nodeTtlMs}) must be at least twice HEARTBEAT_INTERVAL_MS (${heartbeatIntervalMs}), or live nodes get reaped`,
@@ -111,7 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 400, 1),
     heartbeatIntervalMs,
     nodeTtlMs,
-    presenceAnnounceIntervalMs: integer(env, 'PRESENCE_ANNOUNCE_INTERVAL_MS', 250, 0),
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100),
+    presenceAnnounceIntervalMs: integer(env, 'PRESENCE_ANNOUNCE_INTERVAL_MS', 250, 0, MAX_TIMER_MS),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, MAX_TIMER_MS),
   };
 }
