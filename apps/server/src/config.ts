@@ -40,6 +40,19 @@ export interface Config {
   nodeTtlMs: number;
   /** PRESENCE_ANNOUNCE_INTERVAL_MS: at most one count announcement per topic per interval per node. Default 250. */
   presenceAnnounceIntervalMs: number;
+  /**
+   * PRESENCE_EVENTS_MAX_MEMBERS: above this many members a channel's or
+   * room's join-* / leave-* events are no longer sent, only its counts (as
+   * Pusher and Ably cap presence). Default 0 = no limit, as the guide describes.
+   */
+  presenceEventsMaxMembers: number;
+  /**
+   * ADAPTER_MODE: `classic` (every node receives every cross-node broadcast
+   * on one pattern subscription) or `sharded` (Redis 7 sharded pub/sub, one
+   * channel per topic: a node receives only traffic for topics it has
+   * members in). Default `classic`.
+   */
+  adapterMode: 'classic' | 'sharded';
   /** SHUTDOWN_GRACE_MS: how long a drain may take before the process exits anyway. Default 10 000. */
   shutdownGraceMs: number;
 }
@@ -89,6 +102,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   }
+  const adapterMode = (env.ADAPTER_MODE?.trim() || 'classic') as Config['adapterMode'];
+  if (adapterMode !== 'classic' && adapterMode !== 'sharded') {
+    throw new ConfigError(`ADAPTER_MODE must be classic or sharded, got "${env.ADAPTER_MODE}"`);
+  }
   const redisUrl = env.REDIS_URL?.trim() || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
@@ -116,6 +133,8 @@ export function loadConfig(env: Env = process.env): Config {
     heartbeatIntervalMs,
     nodeTtlMs,
     presenceAnnounceIntervalMs: integer(env, 'PRESENCE_ANNOUNCE_INTERVAL_MS', 250, 0, MAX_TIMER_MS),
+    presenceEventsMaxMembers: integer(env, 'PRESENCE_EVENTS_MAX_MEMBERS', 0, 0),
+    adapterMode,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, MAX_TIMER_MS),
   };
 }

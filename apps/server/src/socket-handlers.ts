@@ -10,8 +10,7 @@ import {
   type ValidationLimits,
 } from '@realtime/protocol';
 import type { Config } from './config.js';
-import { leaveEnvelope, stampEnvelope } from './envelopes.js';
-import { leaveEventOf } from './event-routing.js';
+import { stampEnvelope } from './envelopes.js';
 import type { Metrics } from './metrics.js';
 import type { NodePresence } from './node-presence.js';
 import { TokenBucket } from './rate-limiter.js';
@@ -79,11 +78,10 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
     socket.data.last = envelope;
-    // Joined locally first: the joiner receives its own join and every later count.
+    // Joined locally first: the joiner receives its own join-* and every later count.
     socket.join(topic);
-    io.to(topic).emit(room ? ProtocolEvent.JoinRoom : ProtocolEvent.JoinChannel, envelope);
     metrics.joins.inc({ kind: room ? 'room' : 'channel' });
-    const onlineUsers = await presence.join(socket.id, topic);
+    const onlineUsers = await presence.join(socket.id, topic, envelope);
     ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
   }
 
@@ -100,9 +98,8 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     socket.data.last = envelope;
     // Left locally first: the remaining members are told, the leaver has its ack.
     socket.leave(topic);
-    io.to(topic).emit(room ? ProtocolEvent.LeaveRoom : ProtocolEvent.LeaveChannel, envelope);
     metrics.leaves.inc({ kind: room ? 'room' : 'channel' });
-    const onlineUsers = await presence.leave(socket.id, topic);
+    const onlineUsers = await presence.leave(socket.id, topic, envelope);
     ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
   }
 
@@ -182,16 +179,8 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     });
     socket.on('disconnecting', (reason) => {
       const topics = [...socket.rooms].filter(isTopic);
-      const identity = socket.data.last;
-      const serverTime = new Date().toISOString();
-      for (const name of topics) {
-        const topic = parseTopic(name);
-        if (topic === undefined) continue;
-        const envelope = leaveEnvelope(topic, socket.id, identity, serverTime);
-        socket.to(name).emit(leaveEventOf(topic), envelope);
-        metrics.leaves.inc({ kind: topic.kind });
-      }
-      presence.leaveAll(socket.id, topics);
+      for (const name of topics) metrics.leaves.inc({ kind: parseTopic(name)?.kind ?? 'channel' });
+      presence.leaveAll(socket.id, topics, socket.data.last);
       logger.debug({ socketId: socket.id, reason, topics: topics.length }, 'connection closed');
     });
     socket.on('disconnect', () => metrics.connectedSockets.dec());

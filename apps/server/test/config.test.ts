@@ -23,6 +23,7 @@ const INTEGERS: readonly { name: string; field: keyof Config; fallback: number; 
   { name: 'HEARTBEAT_INTERVAL_MS', field: 'heartbeatIntervalMs', fallback: 1500, min: 50, max: 1_073_741_823 },
   { name: 'NODE_TTL_MS', field: 'nodeTtlMs', fallback: 5000, min: 100, max: 2_147_483_647 },
   { name: 'PRESENCE_ANNOUNCE_INTERVAL_MS', field: 'presenceAnnounceIntervalMs', fallback: 250, min: 0, max: 2_147_483_647 },
+  { name: 'PRESENCE_EVENTS_MAX_MEMBERS', field: 'presenceEventsMaxMembers', fallback: 0, min: 0 },
   { name: 'SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', fallback: 10_000, min: 100, max: 2_147_483_647 },
 ];
 
@@ -55,6 +56,8 @@ describe('loadConfig', () => {
       heartbeatIntervalMs: 1500,
       nodeTtlMs: 5000,
       presenceAnnounceIntervalMs: 250,
+      presenceEventsMaxMembers: 0,
+      adapterMode: 'classic',
       shutdownGraceMs: 10_000,
     } satisfies Config);
   });
@@ -87,6 +90,8 @@ describe('loadConfig', () => {
       HEARTBEAT_INTERVAL_MS: '1000',
       NODE_TTL_MS: '2000',
       PRESENCE_ANNOUNCE_INTERVAL_MS: '0',
+      PRESENCE_EVENTS_MAX_MEMBERS: '500',
+      ADAPTER_MODE: 'sharded',
       SHUTDOWN_GRACE_MS: '3000',
     });
     expect(config).toEqual({
@@ -105,6 +110,8 @@ describe('loadConfig', () => {
       heartbeatIntervalMs: 1000,
       nodeTtlMs: 2000,
       presenceAnnounceIntervalMs: 0,
+      presenceEventsMaxMembers: 500,
+      adapterMode: 'sharded',
       shutdownGraceMs: 3000,
     } satisfies Config);
   });
@@ -207,6 +214,16 @@ describe('loadConfig', () => {
       const err = configError({ REDIS_URL: url });
       expect(err.message).toContain('REDIS_URL');
       expect(err.message).toContain('redis://');
+    });
+  });
+
+  describe('ADAPTER_MODE', () => {
+    it.each(['classic', 'sharded'] as const)('accepts %j', (mode) => {
+      expect(loadConfig({ ADAPTER_MODE: mode }).adapterMode).toBe(mode);
+    });
+
+    it('refuses anything else, naming the variable', () => {
+      expect(configError({ ADAPTER_MODE: 'cluster' }).message).toContain('ADAPTER_MODE must be classic or sharded');
     });
   });
 
