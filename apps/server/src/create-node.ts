@@ -101,7 +101,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     presenceAnnounceIntervalMs: config.presenceAnnounceIntervalMs,
     presenceEventsMaxMembers: config.presenceEventsMaxMembers,
-    identityOf: (socketId) => io.of('/').sockets.get(socketId)?.data.last ?? {},
+    identityOf: (socketId) => io.of('/').sockets.get(socketId)?.data.identity ?? {},
   });
   registerSocketHandlers({ io, presence, config, metrics, logger });
   await presence.start();

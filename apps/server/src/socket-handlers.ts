@@ -6,6 +6,7 @@ import {
   validateEnvelope,
   type Ack,
   type JoinAck,
+  type RelayedEnvelope,
   type EnvelopeRequirements,
   type ValidationLimits,
 } from '@realtime/protocol';
@@ -53,6 +54,12 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     ack?.(ackFailure(code, message));
   };
 
+  const rememberIdentity = (socket: RealtimeSocket, envelope: RelayedEnvelope): void => {
+    const identity = socket.data.identity;
+    identity.time = envelope.time;
+    identity.source = envelope.source;
+  };
+
   const subscriptionCount = (socket: RealtimeSocket): number => {
     let n = 0;
     for (const room of socket.rooms) if (isTopic(room)) n++;
@@ -77,7 +84,7 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
       );
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
-    socket.data.last = envelope;
+    rememberIdentity(socket, envelope);
     // Joined locally first: the joiner receives its own join-* and every later count.
     socket.join(topic);
     metrics.joins.inc({ kind: room ? 'room' : 'channel' });
@@ -95,7 +102,7 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
       return refuse(ack, ErrorCode.NOT_A_MEMBER, `this connection is not in ${what}`);
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
-    socket.data.last = envelope;
+    rememberIdentity(socket, envelope);
     // Left locally first: the remaining members are told, the leaver has its ack.
     socket.leave(topic);
     metrics.leaves.inc({ kind: room ? 'room' : 'channel' });
@@ -122,7 +129,7 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
       return refuse(ack, ErrorCode.NOT_A_MEMBER, `join ${what} before sending to it`);
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
-    socket.data.last = envelope;
+    rememberIdentity(socket, envelope);
     io.to(topic).emit(event, envelope);
     (room ? roomMessages : channelMessages).inc();
     ack?.({ ok: true });
@@ -160,7 +167,7 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
   }
 
   io.on('connection', (socket) => {
-    socket.data.last = undefined;
+    socket.data.identity = {};
     socket.data.bucket = new TokenBucket(config.rateLimitEventsPerSecond, config.rateLimitBurst);
     metrics.connectedSockets.inc();
     logger.debug({ socketId: socket.id, transport: socket.conn.transport.name }, 'connection opened');
@@ -180,7 +187,7 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     socket.on('disconnecting', (reason) => {
       const topics = [...socket.rooms].filter(isTopic);
       for (const name of topics) metrics.leaves.inc({ kind: parseTopic(name)?.kind ?? 'channel' });
-      presence.leaveAll(socket.id, topics, socket.data.last);
+      presence.leaveAll(socket.id, topics, socket.data.identity);
       logger.debug({ socketId: socket.id, reason, topics: topics.length }, 'connection closed');
     });
     socket.on('disconnect', () => metrics.connectedSockets.dec());
