@@ -2,8 +2,11 @@
  * The baseline: plain `socket.io` + `@socket.io/redis-adapter`, nothing else.
  * It speaks just enough of the guide for the load tester to drive it the
  * same way as the real server: join a Socket.IO room, `io.to(room).emit`,
- * ack. For join storms it does what a plain implementation of the guide
- * does: broadcast `join-channel` and count with `fetchSockets()`.
+ * ack. With BASELINE_GUIDE_PRESENCE=1 (the join-storm comparison) it also
+ * does what a plain implementation of the guide does on joins and leaves:
+ * broadcast `join-*`/`leave-*` and announce a count from `fetchSockets()`.
+ * Without it, a join is `socket.join` + ack: the fastest plain join, which
+ * is what ours is held against for connect rates and memory.
  *
  * Run: PORT=… REDIS_URL=… node bench/dist/baseline-server.js
  * Prints one JSON line `{"event":"listening","port":N}` when ready.
@@ -21,6 +24,7 @@ interface Payload {
 const port = Number(process.env.PORT ?? 0);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const key = process.env.REDIS_KEY_PREFIX ?? 'baseline:';
+const guidePresence = process.env.BASELINE_GUIDE_PRESENCE === '1';
 
 const pub = new Redis(redisUrl);
 const sub = pub.duplicate();
@@ -51,6 +55,7 @@ io.on('connection', (socket: Socket) => {
         const room = roomOf(payload, isRoom);
         if (room === undefined) return ack?.({ ok: false });
         void socket.join(room);
+        if (!guidePresence) return ack?.({ ok: true });
         io.to(room).emit(event, payload);
         announceCount(room, isRoom ? 'room-online-users' : 'online-users', payload).then(
           () => ack?.({ ok: true }),
@@ -64,6 +69,7 @@ io.on('connection', (socket: Socket) => {
         const room = roomOf(payload, isRoom);
         if (room === undefined) return ack?.({ ok: false });
         void socket.leave(room);
+        if (!guidePresence) return ack?.({ ok: true });
         io.to(room).emit(event, payload);
         announceCount(room, isRoom ? 'room-online-users' : 'online-users', payload).then(
           () => ack?.({ ok: true }),
