@@ -40,6 +40,19 @@ export interface Config {
   nodeTtlMs: number;
   /** PRESENCE_ANNOUNCE_INTERVAL_MS: at most one count announcement per topic per interval per node. Default 250. */
   presenceAnnounceIntervalMs: number;
+  /**
+   * PRESENCE_EVENTS_MAX_MEMBERS: above this many members a channel's or
+   * room's join-* / leave-* events are no longer sent, only its counts (as
+   * Pusher and Ably cap presence). Default 0 = no limit, as the guide describes.
+   */
+  presenceEventsMaxMembers: number;
+  /**
+   * ADAPTER_MODE: `classic` (every node receives every cross-node broadcast
+   * on one pattern subscription) or `sharded` (Redis 7 sharded pub/sub, one
+   * channel per topic: a node receives only traffic for topics it has
+   * members in). Default `classic`.
+   */
+  adapterMode: 'classic' | 'sharded';
   /** SHUTDOWN_GRACE_MS: how long a drain may take before the process exits anyway. Default 10 000. */
   shutdownGraceMs: number;
 }
@@ -50,11 +63,15 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Node timers overflow above this (they fire at once): the cap of every `*_MS` setting. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
+  // Plain decimal digits only: Number() would also take 0x10, 1e3 or 0b11.
+  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
   return value;
@@ -81,16 +98,20 @@ function parseOrigins(raw: string | undefined): Config['corsOrigins'] {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
-  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+  const adapterMode = (env.ADAPTER_MODE?.trim() || 'classic') as Config['adapterMode'];
+  if (adapterMode !== 'classic' && adapterMode !== 'sharded') {
+    throw new ConfigError(`ADAPTER_MODE must be classic or sharded, got "${env.ADAPTER_MODE}"`);
   }
   const redisUrl = env.REDIS_URL?.trim() || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
   }
-  const heartbeatIntervalMs = integer(env, 'HEARTBEAT_INTERVAL_MS', 1500, 50);
-  const nodeTtlMs = integer(env, 'NODE_TTL_MS', 5000, 100);
+  const heartbeatIntervalMs = integer(env, 'HEARTBEAT_INTERVAL_MS', 1500, 50, Math.floor(MAX_TIMER_MS / 2));
+  const nodeTtlMs = integer(env, 'NODE_TTL_MS', 5000, 100, MAX_TIMER_MS);
   if (nodeTtlMs < 2 * heartbeatIntervalMs) {
     throw new ConfigError(
       `NODE_TTL_MS (${nodeTtlMs}) must be at least twice HEARTBEAT_INTERVAL_MS (${heartbeatIntervalMs}), or live nodes get reaped`,
@@ -111,7 +132,9 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 400, 1),
     heartbeatIntervalMs,
     nodeTtlMs,
-    presenceAnnounceIntervalMs: integer(env, 'PRESENCE_ANNOUNCE_INTERVAL_MS', 250, 0),
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100),
+    presenceAnnounceIntervalMs: integer(env, 'PRESENCE_ANNOUNCE_INTERVAL_MS', 250, 0, MAX_TIMER_MS),
+    presenceEventsMaxMembers: integer(env, 'PRESENCE_EVENTS_MAX_MEMBERS', 0, 0),
+    adapterMode,
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, MAX_TIMER_MS),
   };
 }

@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { clusterAdapter } from './cluster-adapter.js';
 import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from '@realtime/presence';
 import type { Config } from './config.js';
 import { registerHttpRoutes } from './http-routes.js';
@@ -58,9 +58,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   });
   await app.register(socketIoPlugin, {
     serverOptions: {
-      ...(redis === undefined
-        ? {}
-        : { adapter: createAdapter(redis.publisher, redis.subscriber, { key: `${config.redisKeyPrefix}socket.io` }) }),
+      ...(redis === undefined ? {} : { adapter: clusterAdapter(config, redis) }),
       cors: corsOptions(config.corsOrigins),
       allowRequest: (req, callback) => {
         if (draining) return callback('this node is shutting down: reconnect to another node', false);
@@ -102,7 +100,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     metrics,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     presenceAnnounceIntervalMs: config.presenceAnnounceIntervalMs,
-    identityOf: (socketId) => io.of('/').sockets.get(socketId)?.data.last ?? {},
+    presenceEventsMaxMembers: config.presenceEventsMaxMembers,
+    identityOf: (socketId) => io.of('/').sockets.get(socketId)?.data.identity ?? {},
   });
   registerSocketHandlers({ io, presence, config, metrics, logger });
   await presence.start();

@@ -54,7 +54,8 @@ export function onlineUsersEnvelope(topic: Topic, onlineUsers: number, serverTim
 
 /** Presence meta: what a reaping node needs to write this connection's `leave-*` envelopes. */
 export function encodeIdentity(identity: SenderIdentity): string {
-  return JSON.stringify(identity);
+  // Only these two fields: the meta is stored with every membership in Redis.
+  return JSON.stringify({ time: identity.time, source: identity.source });
 }
 
 export function decodeIdentity(meta: string): SenderIdentity {

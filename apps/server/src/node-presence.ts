@@ -2,8 +2,10 @@ import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import type { Membership, PresenceStore, TopicCount } from '@realtime/presence';
 import { CountAnnouncer } from './count-announcer.js';
+import type { RelayedEnvelope } from '@realtime/protocol';
 import { decodeIdentity, encodeIdentity, leaveEnvelope, onlineUsersEnvelope, type SenderIdentity } from './envelopes.js';
-import { leaveEventOf, onlineUsersEventOf } from './event-routing.js';
+import { joinEventOf, leaveEventOf, onlineUsersEventOf } from './event-routing.js';
+import { PresenceEventQueue } from './presence-event-queue.js';
 import type { Metrics } from './metrics.js';
 import { isTopic, parseTopic } from './topics.js';
 
@@ -14,6 +16,8 @@ export interface NodePresenceOptions {
   metrics: Metrics;
   heartbeatIntervalMs: number;
   presenceAnnounceIntervalMs: number;
+  /** Above this many members a topic's join-* / leave-* events are not sent, only its counts. 0 = no limit. */
+  presenceEventsMaxMembers: number;
   /** The identity to write into a local connection's memberships. */
   identityOf(socketId: string): SenderIdentity;
 }
@@ -27,6 +31,7 @@ export interface NodePresenceOptions {
  */
 export class NodePresence {
   private readonly announcer: CountAnnouncer;
+  private readonly events: PresenceEventQueue;
   private readonly unsubscribe: () => void;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -48,6 +53,9 @@ export class NodePresence {
         io.local.to(count.topic).emit(onlineUsersEventOf(topic), onlineUsersEnvelope(topic, count.count, new Date().toISOString()));
       },
     });
+    this.events = new PresenceEventQueue({
+      broadcast: (topic, event, envelope) => io.to(topic).emit(event, envelope),
+    });
     this.unsubscribe = options.store.onCounts((counts) => this.offerAll(counts));
   }
 
@@ -56,30 +64,46 @@ export class NodePresence {
     await this.tick();
   }
 
-  /** Adds a local connection to a topic in the store; resolves the cluster-wide count, or undefined if the store failed. */
-  async join(socketId: string, topic: string): Promise<number | undefined> {
-    return this.track('add', async () => {
+  /**
+   * Adds a local connection (already in the Socket.IO room) to a topic in
+   * the store; resolves the cluster-wide count, or undefined if the store
+   * failed. The `join-*` event is queued, so the caller's ack goes first.
+   */
+  async join(socketId: string, topic: string, envelope: RelayedEnvelope): Promise<number | undefined> {
+    const count = await this.track('add', async () => {
       const change = await this.options.store.add(topic, socketId, encodeIdentity(this.options.identityOf(socketId)));
       this.announcer.offer(change);
       return change.count;
     });
+    this.queueMembershipEvent(topic, 'join', envelope, count);
+    return count;
   }
 
-  async leave(socketId: string, topic: string): Promise<number | undefined> {
-    return this.track('remove', async () => {
+  /** Removes a local connection (already out of the Socket.IO room) from a topic. */
+  async leave(socketId: string, topic: string, envelope: RelayedEnvelope): Promise<number | undefined> {
+    const count = await this.track('remove', async () => {
       const change = await this.options.store.remove(topic, socketId);
       this.announcer.offer(change);
       return change.count;
     });
+    this.queueMembershipEvent(topic, 'leave', envelope, count === undefined ? undefined : count + 1);
+    return count;
   }
 
-  /** A disconnect: leaves every topic at once. A drain waits for these. */
-  leaveAll(socketId: string, topics: readonly string[]): void {
+  /** A disconnect: leaves every topic at once, telling their members. A drain waits for these. */
+  leaveAll(socketId: string, topics: readonly string[], identity: SenderIdentity | undefined): void {
     if (topics.length === 0) return;
-    const done = this.track('removeMany', async () => {
-      this.offerAll(await this.options.store.removeMany(socketId, topics));
-      return undefined;
-    });
+    const done = (async () => {
+      const changes = await this.track('removeMany', () => this.options.store.removeMany(socketId, topics));
+      this.offerAll(changes ?? []);
+      const serverTime = new Date().toISOString();
+      topics.forEach((name, i) => {
+        const topic = parseTopic(name);
+        if (topic === undefined) return;
+        const countBefore = changes === undefined ? undefined : (changes[i]?.count ?? 0) + 1;
+        this.queueMembershipEvent(name, 'leave', leaveEnvelope(topic, socketId, identity, serverTime), countBefore);
+      });
+    })();
     this.pending.add(done);
     void done.finally(() => this.pending.delete(done));
   }
@@ -106,6 +130,7 @@ export class NodePresence {
     this.stopped = true;
     clearTimeout(this.heartbeatTimer);
     await Promise.allSettled([...this.pending]);
+    this.events.flush();
     await this.track('deregister', async () => {
       await this.options.store.deregister();
       return undefined;
@@ -117,6 +142,24 @@ export class NodePresence {
   /** Topics holding announcement state: bounded by the topics with local members. */
   get announcedTopics(): number {
     return this.announcer.size;
+  }
+
+  /**
+   * Queues a `join-*` / `leave-*` event unless the topic is above the
+   * configured size (`membersWithSubject`: the count including the joiner or
+   * leaver; undefined when the store failed, then the event is sent).
+   */
+  private queueMembershipEvent(
+    name: string,
+    kind: 'join' | 'leave',
+    envelope: RelayedEnvelope,
+    membersWithSubject: number | undefined,
+  ): void {
+    const max = this.options.presenceEventsMaxMembers;
+    if (max > 0 && membersWithSubject !== undefined && membersWithSubject > max) return;
+    const topic = parseTopic(name);
+    if (topic === undefined) return;
+    this.events.enqueue(name, kind === 'join' ? joinEventOf(topic) : leaveEventOf(topic), envelope);
   }
 
   private offerAll(counts: readonly TopicCount[]): void {
@@ -156,7 +199,7 @@ export class NodePresence {
         );
       }
       const reaped = await store.reapDeadNodes();
-      this.announceReaped(reaped.removed);
+      this.announceReaped(reaped.removed, reaped.counts);
       this.offerAll(reaped.counts);
       if (!this.storeReachable) logger.info('presence store reachable again');
       this.storeReachable = true;
@@ -171,18 +214,23 @@ export class NodePresence {
     }
   }
 
-  private announceReaped(removed: readonly (Membership & { nodeId: string })[]): void {
+  private announceReaped(removed: readonly (Membership & { nodeId: string })[], counts: readonly TopicCount[]): void {
     if (removed.length === 0) return;
-    const { io, logger, metrics } = this.options;
+    const { logger, metrics } = this.options;
     const nodes = new Set(removed.map((m) => m.nodeId));
     logger.info({ deadNodes: [...nodes], memberships: removed.length }, 'reaped memberships of dead nodes');
     metrics.reapedMemberships.inc(removed.length);
     const serverTime = new Date().toISOString();
+    const countAfter = new Map(counts.map((c) => [c.topic, c.count]));
+    const removedPerTopic = new Map<string, number>();
+    for (const m of removed) removedPerTopic.set(m.topic, (removedPerTopic.get(m.topic) ?? 0) + 1);
     for (const membership of removed) {
       const topic = parseTopic(membership.topic);
       if (topic === undefined) continue;
       const envelope = leaveEnvelope(topic, membership.connectionId, decodeIdentity(membership.meta), serverTime);
-      io.to(membership.topic).emit(leaveEventOf(topic), envelope);
+      // Judged on the topic's size before the reap, as if each had left in turn from the top.
+      const before = (countAfter.get(membership.topic) ?? 0) + (removedPerTopic.get(membership.topic) ?? 0);
+      this.queueMembershipEvent(membership.topic, 'leave', envelope, before);
     }
   }
 

@@ -6,12 +6,12 @@ import {
   validateEnvelope,
   type Ack,
   type JoinAck,
+  type RelayedEnvelope,
   type EnvelopeRequirements,
   type ValidationLimits,
 } from '@realtime/protocol';
 import type { Config } from './config.js';
-import { leaveEnvelope, stampEnvelope } from './envelopes.js';
-import { leaveEventOf } from './event-routing.js';
+import { stampEnvelope } from './envelopes.js';
 import type { Metrics } from './metrics.js';
 import type { NodePresence } from './node-presence.js';
 import { TokenBucket } from './rate-limiter.js';
@@ -54,6 +54,12 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     ack?.(ackFailure(code, message));
   };
 
+  const rememberIdentity = (socket: RealtimeSocket, envelope: RelayedEnvelope): void => {
+    const identity = socket.data.identity;
+    identity.time = envelope.time;
+    identity.source = envelope.source;
+  };
+
   const subscriptionCount = (socket: RealtimeSocket): number => {
     let n = 0;
     for (const room of socket.rooms) if (isTopic(room)) n++;
@@ -78,12 +84,11 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
       );
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
-    socket.data.last = envelope;
-    // Joined locally first: the joiner receives its own join and every later count.
+    rememberIdentity(socket, envelope);
+    // Joined locally first: the joiner receives its own join-* and every later count.
     socket.join(topic);
-    io.to(topic).emit(room ? ProtocolEvent.JoinRoom : ProtocolEvent.JoinChannel, envelope);
     metrics.joins.inc({ kind: room ? 'room' : 'channel' });
-    const onlineUsers = await presence.join(socket.id, topic);
+    const onlineUsers = await presence.join(socket.id, topic, envelope);
     ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
   }
 
@@ -97,12 +102,11 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
       return refuse(ack, ErrorCode.NOT_A_MEMBER, `this connection is not in ${what}`);
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
-    socket.data.last = envelope;
+    rememberIdentity(socket, envelope);
     // Left locally first: the remaining members are told, the leaver has its ack.
     socket.leave(topic);
-    io.to(topic).emit(room ? ProtocolEvent.LeaveRoom : ProtocolEvent.LeaveChannel, envelope);
     metrics.leaves.inc({ kind: room ? 'room' : 'channel' });
-    const onlineUsers = await presence.leave(socket.id, topic);
+    const onlineUsers = await presence.leave(socket.id, topic, envelope);
     ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
   }
 
@@ -125,7 +129,7 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
       return refuse(ack, ErrorCode.NOT_A_MEMBER, `join ${what} before sending to it`);
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
-    socket.data.last = envelope;
+    rememberIdentity(socket, envelope);
     io.to(topic).emit(event, envelope);
     (room ? roomMessages : channelMessages).inc();
     ack?.({ ok: true });
@@ -163,7 +167,7 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
   }
 
   io.on('connection', (socket) => {
-    socket.data.last = undefined;
+    socket.data.identity = {};
     socket.data.bucket = new TokenBucket(config.rateLimitEventsPerSecond, config.rateLimitBurst);
     metrics.connectedSockets.inc();
     logger.debug({ socketId: socket.id, transport: socket.conn.transport.name }, 'connection opened');
@@ -182,16 +186,8 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     });
     socket.on('disconnecting', (reason) => {
       const topics = [...socket.rooms].filter(isTopic);
-      const identity = socket.data.last;
-      const serverTime = new Date().toISOString();
-      for (const name of topics) {
-        const topic = parseTopic(name);
-        if (topic === undefined) continue;
-        const envelope = leaveEnvelope(topic, socket.id, identity, serverTime);
-        socket.to(name).emit(leaveEventOf(topic), envelope);
-        metrics.leaves.inc({ kind: topic.kind });
-      }
-      presence.leaveAll(socket.id, topics);
+      for (const name of topics) metrics.leaves.inc({ kind: parseTopic(name)?.kind ?? 'channel' });
+      presence.leaveAll(socket.id, topics, socket.data.identity);
       logger.debug({ socketId: socket.id, reason, topics: topics.length }, 'connection closed');
     });
     socket.on('disconnect', () => metrics.connectedSockets.dec());

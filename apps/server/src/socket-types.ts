@@ -1,11 +1,15 @@
 import type { Server, Socket } from 'socket.io';
-import type { RelayedEnvelope } from '@realtime/protocol';
+import type { SenderIdentity } from './envelopes.js';
 import type { TokenBucket } from './rate-limiter.js';
 
 /** Per-connection state the server keeps in `socket.data`. */
 export interface ConnectionData {
-  /** The last envelope this connection sent, stamped: who it is when it disconnects. */
-  last: RelayedEnvelope | undefined;
+  /**
+   * `time` and `source` of the last envelope this connection sent: who it is
+   * when it disconnects. Updated in place (no allocation per message), and
+   * never the message itself, so an idle connection holds no old payload.
+   */
+  identity: SenderIdentity;
   bucket: TokenBucket;
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
 import type { RelayedEnvelope } from '@realtime/protocol';
 import {
   connectClient,
@@ -17,8 +18,9 @@ import { expectCounts, join, member, type Member } from './support/cluster-clien
 async function cluster() {
   const redis = await startRedisProcess();
   registerTeardown(() => redis.stop());
-  const nodes = await startCluster(3, { redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('faults') });
-  return { redis, nodes };
+  const keyPrefix = uniqueKeyPrefix('faults');
+  const nodes = await startCluster(3, { redisUrl: redis.url, keyPrefix });
+  return { redis, nodes, keyPrefix };
 }
 
 /** Two members on each node, in channel `c` and room `c/r`. */
@@ -69,9 +71,11 @@ describe('cluster faults', () => {
   });
 
   it('Redis restarted empty: local delivery goes on during the outage; broadcast and exact counts come back', async () => {
-    const { redis, nodes } = await cluster();
+    const { redis, nodes, keyPrefix } = await cluster();
     const [on1, on2, on3] = await populate(nodes);
     const [a, b] = on1 as [Member, Member];
+    // A big last message: the identity kept for a's memberships must not include it.
+    await emitWithAck(a.socket, 'c', guideEnvelope({ roomChannel: 'c', message: 'x'.repeat(60_000) }, a.socket));
 
     await redis.kill();
     // Local delivery between two members of node 1 keeps working.
@@ -97,6 +101,17 @@ describe('cluster faults', () => {
     const crossNode = nextEvent<RelayedEnvelope>(remote.socket, 'c', (e) => e.data.message === 'after restart');
     await emitWithAck(a.socket, 'c', guideEnvelope({ roomChannel: 'c', message: 'after restart' }, a.socket));
     expect((await crossNode).clientId).toBe(a.socket.id);
+    // The rewritten memberships carry identity (time, source), never a payload.
+    const admin = new Redis(redis.url);
+    registerTeardown(() => admin.disconnect());
+    const memberKeys = await admin.keys(`${keyPrefix}{presence}:m:*`);
+    expect(memberKeys.length).toBeGreaterThan(0);
+    for (const key of memberKeys) {
+      for (const meta of Object.values(await admin.hgetall(key))) {
+        expect(meta.length).toBeLessThan(1000);
+        expect(JSON.parse(meta)).toHaveProperty('source.userName', 'Test User');
+      }
+    }
     // A join now reads the rebuilt count.
     const newcomer = member(await connectClient(nodes[1]!.url));
     expect(await join(newcomer, 'c')).toBe(7);

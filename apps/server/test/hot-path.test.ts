@@ -29,11 +29,14 @@ function delta(before: Map<string, number>, after: Map<string, number>): Record<
   return out;
 }
 
-it('a channel message or notify-room costs exactly one Redis command: the adapter publish', async () => {
+it.each([
+  ['classic', 'publish'],
+  ['sharded', 'spublish'],
+] as const)('ADAPTER_MODE=%s: a channel message or notify-room costs exactly one Redis command, one %s', async (adapterMode, command) => {
   const redis = await startRedisProcess();
   registerTeardown(() => redis.stop());
   // No heartbeat during the measurement: nothing else talks to Redis.
-  const env = { HEARTBEAT_INTERVAL_MS: '60000', NODE_TTL_MS: '120000' };
+  const env = { HEARTBEAT_INTERVAL_MS: '60000', NODE_TTL_MS: '120000', ADAPTER_MODE: adapterMode };
   const keyPrefix = uniqueKeyPrefix('hot-path');
   const [n1, n2] = await Promise.all([
     startServerProcess({ nodeId: 'hot-1', redisUrl: redis.url, keyPrefix, env }),
@@ -58,5 +61,5 @@ it('a channel message or notify-room costs exactly one Redis command: the adapte
   await vi.waitFor(() => expect([channelGot.length, roomGot.length]).toEqual([100, 100]));
   const after = await commandCalls(admin);
   // INFO itself is the only other command counted (the one that read `before`).
-  expect(delta(before, after)).toEqual({ publish: 200, info: 1 });
+  expect(delta(before, after)).toEqual({ [command]: 200, info: 1 });
 });

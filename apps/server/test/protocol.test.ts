@@ -204,6 +204,23 @@ describe.each(['memory', 'redis'] as const)('on one node with %s state', (backen
       });
     });
 
+    it('above PRESENCE_EVENTS_MAX_MEMBERS only counts are announced, not join-* / leave-*', async () => {
+      const { url } = await startTestNode({ PRESENCE_EVENTS_MAX_MEMBERS: '2' });
+      const [a, b, c] = await Promise.all([connectClient(url), connectClient(url), connectClient(url)]);
+      const joins = record<RelayedEnvelope>(a, 'join-channel');
+      const leaves = record<RelayedEnvelope>(a, 'leave-channel');
+      const counts = record<OnlineUsersEnvelope>(a, 'online-users');
+      await joinChannel(a, 'big');
+      await joinChannel(b, 'big');
+      expect(await joinChannel(c, 'big')).toEqual({ ok: true, onlineUsers: 3 });
+      await vi.waitFor(() => expect(counts.at(-1)?.data.onlineUsers).toBe(3));
+      await emitWithAck(c, 'leave-channel', { data: { roomChannel: 'big' } }); // 3 → 2: not announced
+      await emitWithAck(b, 'leave-channel', { data: { roomChannel: 'big' } }); // 2 → 1: announced
+      await vi.waitFor(() => expect(leaves.map((e) => e.clientId)).toEqual([b.id]));
+      await vi.waitFor(() => expect(counts.at(-1)?.data.onlineUsers).toBe(1));
+      expect(joins.map((e) => e.clientId)).toEqual([a.id, b.id]);
+    });
+
     it('a disconnect leaves every channel and room, with envelopes built from what the connection last sent', async () => {
       const { url, node } = await startTestNode();
       const stay = await connectClient(url);

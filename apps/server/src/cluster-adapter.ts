@@ -1,0 +1,15 @@
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import type { ServerOptions } from 'socket.io';
+import type { Config } from './config.js';
+import type { RedisConnections } from './redis-connections.js';
+
+/** The Socket.IO adapter for a cluster node, per ADAPTER_MODE (see config.ts). */
+export function clusterAdapter(config: Config, redis: RedisConnections): ServerOptions['adapter'] {
+  const prefix = `${config.redisKeyPrefix}socket.io`;
+  if (config.adapterMode === 'sharded') {
+    // "dynamic": one sharded channel per room (topic), subscribed while this
+    // node has members in it; socket-id rooms stay on the main channel.
+    return createShardedAdapter(redis.publisher, redis.subscriber, { channelPrefix: prefix, subscriptionMode: 'dynamic' });
+  }
+  return createAdapter(redis.publisher, redis.subscriber, { key: prefix });
+}

@@ -1,0 +1,264 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, type Config } from '../src/config.js';
+
+/** Runs loadConfig and returns the ConfigError it throws (fails the test when it throws none, or something else). */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+/** Every integer variable with its field, default and accepted range. */
+const INTEGERS: readonly { name: string; field: keyof Config; fallback: number; min: number; max?: number }[] = [
+  { name: 'PORT', field: 'port', fallback: 3000, min: 0, max: 65535 },
+  { name: 'MAX_HTTP_BUFFER_SIZE_BYTES', field: 'maxHttpBufferSizeBytes', fallback: 1_000_000, min: 1024 },
+  { name: 'MAX_MESSAGE_BYTES', field: 'maxMessageBytes', fallback: 65_536, min: 0 },
+  { name: 'MAX_SUBSCRIPTIONS_PER_CONNECTION', field: 'maxSubscriptionsPerConnection', fallback: 100, min: 1 },
+  { name: 'RATE_LIMIT_EVENTS_PER_SECOND', field: 'rateLimitEventsPerSecond', fallback: 200, min: 0 },
+  { name: 'RATE_LIMIT_BURST', field: 'rateLimitBurst', fallback: 400, min: 1 },
+  { name: 'HEARTBEAT_INTERVAL_MS', field: 'heartbeatIntervalMs', fallback: 1500, min: 50, max: 1_073_741_823 },
+  { name: 'NODE_TTL_MS', field: 'nodeTtlMs', fallback: 5000, min: 100, max: 2_147_483_647 },
+  { name: 'PRESENCE_ANNOUNCE_INTERVAL_MS', field: 'presenceAnnounceIntervalMs', fallback: 250, min: 0, max: 2_147_483_647 },
+  { name: 'PRESENCE_EVENTS_MAX_MEMBERS', field: 'presenceEventsMaxMembers', fallback: 0, min: 0 },
+  { name: 'SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', fallback: 10_000, min: 100, max: 2_147_483_647 },
+];
+
+/**
+ * Heartbeat and TTL are checked together (TTL ≥ 2 × heartbeat): when testing
+ * one of them, give the other a value that keeps that rule satisfied.
+ */
+function companions(name: string, value: number): Record<string, string> {
+  if (name === 'HEARTBEAT_INTERVAL_MS') return { NODE_TTL_MS: String(Math.max(100, 2 * value)) };
+  if (name === 'NODE_TTL_MS') return { HEARTBEAT_INTERVAL_MS: '50' };
+  return {};
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      redisUrl: undefined,
+      redisKeyPrefix: 'rt:',
+      nodeId: expect.any(String),
+      corsOrigins: [],
+      logLevel: 'info',
+      maxHttpBufferSizeBytes: 1_000_000,
+      maxMessageBytes: 65_536,
+      maxSubscriptionsPerConnection: 100,
+      rateLimitEventsPerSecond: 200,
+      rateLimitBurst: 400,
+      heartbeatIntervalMs: 1500,
+      nodeTtlMs: 5000,
+      presenceAnnounceIntervalMs: 250,
+      presenceEventsMaxMembers: 0,
+      adapterMode: 'classic',
+      shutdownGraceMs: 10_000,
+    } satisfies Config);
+  });
+
+  it('treats blank values of integer, HOST, REDIS_URL, NODE_ID and CORS_ORIGINS variables as unset', () => {
+    const blank = Object.fromEntries(INTEGERS.map(({ name }) => [name, '  ']));
+    const config = loadConfig({ ...blank, HOST: ' ', REDIS_URL: ' ', NODE_ID: ' ', CORS_ORIGINS: ' ' });
+    const defaults = loadConfig({});
+    for (const { field } of INTEGERS) expect(config[field]).toBe(defaults[field]);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.nodeId).not.toBe('');
+    expect(config.corsOrigins).toEqual([]);
+  });
+
+  it('reads every variable it is given', () => {
+    const config = loadConfig({
+      PORT: '4000',
+      HOST: '127.0.0.1',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: 'app1:',
+      NODE_ID: 'node-a',
+      CORS_ORIGINS: 'https://app.example.com',
+      LOG_LEVEL: 'debug',
+      MAX_HTTP_BUFFER_SIZE_BYTES: '2048',
+      MAX_MESSAGE_BYTES: '1024',
+      MAX_SUBSCRIPTIONS_PER_CONNECTION: '5',
+      RATE_LIMIT_EVENTS_PER_SECOND: '0',
+      RATE_LIMIT_BURST: '10',
+      HEARTBEAT_INTERVAL_MS: '1000',
+      NODE_TTL_MS: '2000',
+      PRESENCE_ANNOUNCE_INTERVAL_MS: '0',
+      PRESENCE_EVENTS_MAX_MEMBERS: '500',
+      ADAPTER_MODE: 'sharded',
+      SHUTDOWN_GRACE_MS: '3000',
+    });
+    expect(config).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisKeyPrefix: 'app1:',
+      nodeId: 'node-a',
+      corsOrigins: ['https://app.example.com'],
+      logLevel: 'debug',
+      maxHttpBufferSizeBytes: 2048,
+      maxMessageBytes: 1024,
+      maxSubscriptionsPerConnection: 5,
+      rateLimitEventsPerSecond: 0,
+      rateLimitBurst: 10,
+      heartbeatIntervalMs: 1000,
+      nodeTtlMs: 2000,
+      presenceAnnounceIntervalMs: 0,
+      presenceEventsMaxMembers: 500,
+      adapterMode: 'sharded',
+      shutdownGraceMs: 3000,
+    } satisfies Config);
+  });
+
+  describe.each(INTEGERS)('$name', ({ name, field, fallback, min, max }) => {
+    it(`defaults to ${fallback}`, () => {
+      expect(loadConfig({ ...companions(name, fallback) })[field]).toBe(fallback);
+    });
+
+    it(`accepts its bounds (${min}${max === undefined ? '' : `..${max}`})`, () => {
+      expect(loadConfig({ [name]: String(min), ...companions(name, min) })[field]).toBe(min);
+      if (max !== undefined) expect(loadConfig({ [name]: String(max), ...companions(name, max) })[field]).toBe(max);
+    });
+
+    it.each(['abc', '12.5', '10ms', 'NaN', 'Infinity', 'true', '0x10', '1e3', '0b11', '-0'])(
+      'refuses the non-integer %j, naming the variable',
+      (raw) => {
+        const err = configError({ [name]: raw, ...companions(name, fallback) });
+        expect(err.message).toContain(name);
+        expect(err.message).toContain(`"${raw}"`);
+      },
+    );
+
+    it('refuses a value below its minimum, naming the variable', () => {
+      const err = configError({ [name]: String(min - 1), ...companions(name, fallback) });
+      expect(err.message).toContain(name);
+      expect(err.message).toContain(`between ${min} and`);
+    });
+
+    it('refuses a value above its maximum, naming the variable', () => {
+      const tooBig = max === undefined ? '9007199254740993' : String(max + 1);
+      const err = configError({ [name]: tooBig, ...companions(name, fallback) });
+      expect(err.message).toContain(name);
+    });
+  });
+
+  it('refuses NODE_TTL_MS below twice HEARTBEAT_INTERVAL_MS, naming both', () => {
+    const err = configError({ HEARTBEAT_INTERVAL_MS: '1000', NODE_TTL_MS: '1999' });
+    expect(err.message).toContain('NODE_TTL_MS');
+    expect(err.message).toContain('HEARTBEAT_INTERVAL_MS');
+    expect(loadConfig({ HEARTBEAT_INTERVAL_MS: '1000', NODE_TTL_MS: '2000' }).nodeTtlMs).toBe(2000);
+    // The default TTL (5000) against a slower heartbeat.
+    expect(configError({ HEARTBEAT_INTERVAL_MS: '3000' }).message).toContain('NODE_TTL_MS (5000)');
+    // The default heartbeat (1500) against a shorter TTL.
+    expect(configError({ NODE_TTL_MS: '2999' }).message).toContain('HEARTBEAT_INTERVAL_MS (1500)');
+  });
+
+  describe('CORS_ORIGINS', () => {
+    it('unset or empty means no cross-origin access: an empty list', () => {
+      expect(loadConfig({}).corsOrigins).toEqual([]);
+      expect(loadConfig({ CORS_ORIGINS: '' }).corsOrigins).toEqual([]);
+    });
+
+    it("'*' allows any origin", () => {
+      expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toBe('*');
+      expect(loadConfig({ CORS_ORIGINS: ' * ' }).corsOrigins).toBe('*');
+    });
+
+    it('parses a comma-separated list of exact origins, trimming spaces', () => {
+      expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173 ,http://127.0.0.1:8080' }).corsOrigins).toEqual([
+        'https://app.example.com',
+        'http://localhost:5173',
+        'http://127.0.0.1:8080',
+      ]);
+    });
+
+    it('refuses an entry with a path, suggesting the origin', () => {
+      const err = configError({ CORS_ORIGINS: 'https://ok.example.com,https://a.com/x' });
+      expect(err.message).toContain('CORS_ORIGINS');
+      expect(err.message).toContain('"https://a.com/x"');
+      expect(err.message).toContain('"https://a.com"');
+    });
+
+    it.each(['https://a.com/', 'https://a.com:443', 'HTTPS://A.COM', 'https://a.com?x=1'])(
+      'refuses the non-canonical origin %j',
+      (entry) => {
+        const err = configError({ CORS_ORIGINS: entry });
+        expect(err.message).toContain('CORS_ORIGINS');
+        expect(err.message).toContain('exact origin');
+      },
+    );
+
+    it.each(['garbage', 'app.example.com', '*,https://a.com', 'https://a.com,', 'https://a.com;https://b.com'])('refuses %j', (raw) => {
+      expect(configError({ CORS_ORIGINS: raw }).message).toContain('CORS_ORIGINS');
+    });
+  });
+
+  describe('REDIS_URL', () => {
+    it.each(['redis://127.0.0.1:6379', 'rediss://user:pass@redis.example.com:6380/2'])('accepts %j', (url) => {
+      expect(loadConfig({ REDIS_URL: url }).redisUrl).toBe(url);
+    });
+
+    it('trims it, and unset or blank means a single in-memory node', () => {
+      expect(loadConfig({ REDIS_URL: ' redis://h:1 ' }).redisUrl).toBe('redis://h:1');
+      expect(loadConfig({}).redisUrl).toBeUndefined();
+      expect(loadConfig({ REDIS_URL: '' }).redisUrl).toBeUndefined();
+    });
+
+    it.each(['127.0.0.1:6379', 'http://127.0.0.1:6379', 'redis:127.0.0.1', 'localhost'])('refuses %j, naming the variable', (url) => {
+      const err = configError({ REDIS_URL: url });
+      expect(err.message).toContain('REDIS_URL');
+      expect(err.message).toContain('redis://');
+    });
+  });
+
+  describe('ADAPTER_MODE', () => {
+    it.each(['classic', 'sharded'] as const)('accepts %j', (mode) => {
+      expect(loadConfig({ ADAPTER_MODE: mode }).adapterMode).toBe(mode);
+    });
+
+    it('refuses anything else, naming the variable', () => {
+      expect(configError({ ADAPTER_MODE: 'cluster' }).message).toContain('ADAPTER_MODE must be classic or sharded');
+    });
+  });
+
+  describe('LOG_LEVEL', () => {
+    it('treats a blank value as unset (info)', () => {
+      expect(loadConfig({ LOG_LEVEL: ' ' }).logLevel).toBe('info');
+    });
+
+    it.each(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const)('accepts %j', (level) => {
+      expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    });
+
+    it.each(['verbose', 'INFO', '3'])('refuses %j, naming the variable and the accepted levels', (level) => {
+      const err = configError({ LOG_LEVEL: level });
+      expect(err.message).toContain('LOG_LEVEL');
+      expect(err.message).toContain('fatal, error, warn, info, debug, trace, silent');
+    });
+  });
+
+  describe('NODE_ID', () => {
+    it('defaults to a per-process id that contains the pid and differs between calls', () => {
+      const a = loadConfig({}).nodeId;
+      const b = loadConfig({}).nodeId;
+      expect(a).toContain(`-${process.pid}-`);
+      expect(b).toContain(`-${process.pid}-`);
+      expect(a).not.toBe(b);
+    });
+
+    it('takes NODE_ID when given, trimmed', () => {
+      expect(loadConfig({ NODE_ID: ' node-7 ' }).nodeId).toBe('node-7');
+    });
+  });
+
+  it('HOST and REDIS_KEY_PREFIX are taken as given', () => {
+    expect(loadConfig({ HOST: '::' }).host).toBe('::');
+    expect(loadConfig({ REDIS_KEY_PREFIX: 'tenant-a:' }).redisKeyPrefix).toBe('tenant-a:');
+  });
+});
