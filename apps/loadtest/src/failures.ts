@@ -1,5 +1,8 @@
-/** What failed: `connect`, `join`, `leave`, `send` (a refused or unacknowledged message) or `reconnect` (churn). */
-export type FailurePhase = 'connect' | 'join' | 'leave' | 'send' | 'reconnect';
+/**
+ * What failed: `connect`, `join`, `leave`, `send` (a refused or unacknowledged message), `reconnect` (churn)
+ * or `disconnect` (a connection the load tester did not close).
+ */
+export type FailurePhase = 'connect' | 'join' | 'leave' | 'send' | 'reconnect' | 'disconnect';
 
 export interface FailureSummary {
   total: number;

@@ -172,8 +172,12 @@ export function buildReport({ options, results, startedAt, endedAt, runStart, ti
   if (duplicated > 0) failedChecks.push(`${duplicated} deliveries duplicated`);
   if (sent.refused > 0) failedChecks.push(`${sent.refused} of ${sent.sent} messages refused by the server or not sent`);
   if (sent.ackTimeouts > 0) failedChecks.push(`${sent.ackTimeouts} messages never acknowledged`);
-  const otherFailures = failures.total - connect.failed - joins.failed - sent.refused - sent.ackTimeouts;
-  if (otherFailures > 0) failedChecks.push(`${otherFailures} other failures (see failures.byReason)`);
+  // Connect (and churn reconnect), join and send failures are counted above; the rest by reason.
+  const others = Object.entries(failures.byReason).filter(([key]) => !/^(connect|reconnect|join|send): /.test(key));
+  if (others.length > 0) {
+    const total = others.reduce((a, [, n]) => a + n, 0);
+    failedChecks.push(`${total} other failures: ${others.map(([key, n]) => `${key} ×${n}`).join(', ')}`);
+  }
   if (messaging && losses.expected === 0) failedChecks.push('no delivery was expected: nothing was measured');
   if (presence !== null) {
     if (!presence.settled) {

@@ -223,8 +223,9 @@ export class WorkerContext {
 
   private onUnexpectedClose(client: LoadClient, reason: string): void {
     this.connectedNow--;
-    if (this.phase !== 'done')
-      this.failures.add('connect', `closed: ${reason}`, `${client.url} closed the connection of client ${client.index}: ${reason}`);
+    if (this.phase !== 'done') {
+      this.failures.add('disconnect', reason, `the connection of client ${client.index} to ${client.url} closed: ${reason}`);
+    }
   }
 
   /**
