@@ -117,13 +117,15 @@ export function formatSummary(report: LoadTestReport): string {
   const p = report.presence;
   if (p !== null) {
     const t = (x: number | null): string => (x === null ? '-' : `${n(x)} ms`);
+    const after = (x: number | null, what: string): string =>
+      x !== null && x < 0 ? `${n(-x)} ms before ${what}` : `${t(x)} after ${what}`;
     lines.push(
       `  presence    settled ${p.settled ? 'yes' : 'NO'} at ${p.settledCount ?? '-'} (expected ${n(p.expected)}; ${n(p.settledMembers)}/${n(p.members)} members), ` +
         `count decreases ${n(p.decreases)} (${n(p.membersWithDecrease)} members)`,
     );
     lines.push(
-      `              all joins acked in ${t(p.timeToAckAllMs)}, settled ${t(p.timeToSettleMs)} after the storm, ${t(p.lastAckToSettleMs)} after the last ack, ` +
-        `${t(p.lastJoinEventToSettleMs)} after the last join-channel`,
+      `              all joins acked in ${t(p.timeToAckAllMs)}; counts settled ${t(p.timeToSettleMs)} after the storm started, ` +
+        `${after(p.lastAckToSettleMs, 'the last ack')}, ${after(p.lastJoinEventToSettleMs, 'the last join-channel')}`,
     );
     lines.push(
       `              online-users per member min/mean/max ${p.onlineUsersPerMember.min}/${p.onlineUsersPerMember.mean}/${p.onlineUsersPerMember.max}, ` +

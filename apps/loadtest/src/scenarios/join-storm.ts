@@ -30,6 +30,9 @@ export interface StormWorkerStats {
   lastJoinEventAt: number | null;
 }
 
+/** The shortest silence of presence events that ends a settled storm (ms). */
+export const PRESENCE_QUIET_MS = 500;
+
 interface MemberState {
   client: LoadClient;
   acked: boolean | null;
@@ -70,12 +73,20 @@ export async function runJoinStorm(ctx: WorkerContext): Promise<void> {
   }));
   let lastJoinEventAt: number | null = null;
   let lastAckAt: number | null = null;
+  // Presence traffic seen by this worker: the storm is over once it has been quiet for a while.
+  let lastPresenceAt = 0;
+  let longestGap = 0;
+  const presenceEvent = (now: number): void => {
+    if (lastPresenceAt > 0) longestGap = Math.max(longestGap, now - lastPresenceAt);
+    lastPresenceAt = now;
+  };
   for (const member of members) {
     member.client.on(ProtocolEvent.OnlineUsers, (payload) => {
       if (payload?.data?.roomChannel !== topic.channel) return;
       const count = payload.data.onlineUsers;
       if (typeof count !== 'number') return;
       const now = nowMs();
+      presenceEvent(now);
       member.onlineUsers++;
       if (member.last !== undefined && count < member.last) member.decreases++;
       if (count === expected && member.last !== expected) member.reachedAt = now;
@@ -86,6 +97,7 @@ export async function runJoinStorm(ctx: WorkerContext): Promise<void> {
       if (payload?.data?.roomChannel !== topic.channel) return;
       member.joins++;
       lastJoinEventAt = nowMs();
+      presenceEvent(lastJoinEventAt);
     });
   }
 
@@ -99,9 +111,13 @@ export async function runJoinStorm(ctx: WorkerContext): Promise<void> {
     }),
   );
 
+  // Done when every member's count is N and presence traffic has gone quiet: `join-channel` events may
+  // still be arriving after the counts settled (a server may send them at low priority), and a stale
+  // count arriving late would be a decrease. Quiet = no event for 3 × the longest gap seen (≥ 500 ms).
   const deadline = storm.at + options.ackTimeoutMs + options.drainMs;
   const settled = (): boolean => members.every((m) => m.acked === false || m.last === expected);
-  while (!ctx.aborted && nowMs() < deadline && !settled()) await delay(Math.min(20, deadline - nowMs()), ctx.signal);
+  const quiet = (): boolean => nowMs() - lastPresenceAt >= Math.max(PRESENCE_QUIET_MS, 3 * longestGap);
+  while (!ctx.aborted && nowMs() < deadline && !(settled() && quiet())) await delay(Math.min(20, deadline - nowMs()), ctx.signal);
 
   const finalCounts: Record<string, number> = {};
   for (const m of members) {
@@ -143,7 +159,7 @@ export interface PresenceReport {
   timeToSettleMs: number | null;
   /** Last join acknowledged → settled (negative when counts settled before the last ack arrived). */
   lastAckToSettleMs: number | null;
-  /** Last `join-channel` delivered to any member → settled. */
+  /** Last `join-channel` delivered to any member → settled (negative when counts settled before the last one arrived). */
   lastJoinEventToSettleMs: number | null;
   acked: number;
   ackFailures: number;
