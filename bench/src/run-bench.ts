@@ -1,0 +1,278 @@
+/**
+ * `npm run bench`: this cluster against plain socket.io + @socket.io/redis-adapter,
+ * side by side in one run on one machine. Starts its own Redis, then for
+ * each repetition 2 nodes of ours and 2 of the baseline, alternately (the
+ * order flips every repetition), drives both with the load tester, and
+ * prints one table of medians, spreads and ratios. Writes bench/RESULTS.md.
+ *
+ * Absolute figures move between machines and hours; only ratios from one
+ * run mean anything.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { runLoadTest, type LoadTestOptions, type LoadTestReport } from '@realtime/loadtest';
+import { startBenchCluster, type BenchCluster, type Implementation } from './bench-cluster.js';
+import { heapPerIdleConnection } from './idle-memory.js';
+import { cpuMeter } from './process-cpu.js';
+import { commandCalls, commandDelta } from './redis-command-stats.js';
+import { startBenchRedis } from './redis-server-process.js';
+import { formatNumber, formatSummary, summarize, type Summary } from './statistics.js';
+
+const { values: args } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '3' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string', default: fileURLToPath(new URL('../RESULTS.md', import.meta.url)) },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (args.help) {
+  process.stdout.write(`npm run bench -- [--reps N] [--quick] [--only fanout,rooms,join-storm,connect,memory] [--out FILE]
+  --reps N   repetitions of every measurement, ours and baseline alternating (default 3)
+  --quick    smaller populations and shorter runs (a smoke run, not a result)
+  --only     run only these sections
+  --out      where to write the results table (default bench/RESULTS.md)
+`);
+  process.exit(0);
+}
+
+const reps = Number(args.reps);
+const quick = args.quick === true;
+const sections = new Set((args.only ?? 'fanout,rooms,join-storm,connect,memory').split(','));
+const IMPLEMENTATIONS: readonly Implementation[] = ['ours', 'baseline'];
+
+function log(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+/** One measured figure per implementation and repetition. */
+interface Row {
+  section: string;
+  metric: string;
+  unit: string;
+  higherIsBetter: boolean;
+  /** Target for ours/baseline, e.g. ≥ 1.0 or ≤ 1.2; undefined = informational. */
+  target?: { op: '>=' | '<='; ratio: number };
+  values: Record<'ours' | 'baseline', number[]>;
+  digits?: number;
+  note?: string;
+}
+
+const rows: Row[] = [];
+function row(section: string, metric: string, unit: string, higherIsBetter: boolean, target?: Row['target'], digits = 0): Row {
+  let r = rows.find((x) => x.section === section && x.metric === metric);
+  if (r === undefined) {
+    r = { section, metric, unit, higherIsBetter, target, values: { ours: [], baseline: [] }, digits };
+    rows.push(r);
+  }
+  return r;
+}
+
+const redis = await startBenchRedis();
+const admin = new Redis(redis.url);
+let prefixCounter = 0;
+
+async function withCluster<T>(impl: Implementation, env: Record<string, string>, fn: (cluster: BenchCluster) => Promise<T>): Promise<T> {
+  const cluster = await startBenchCluster(impl, { count: 2, redisUrl: redis.url, keyPrefix: `bench${prefixCounter++}:`, env });
+  try {
+    return await fn(cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function load(cluster: BenchCluster, options: LoadTestOptions): Promise<LoadTestReport> {
+  return runLoadTest({ targets: cluster.urls, quiet: true, workers: 2, ...options });
+}
+
+const OURS_ENV: Record<string, string> = { LOG_LEVEL: 'warn' };
+
+// ---- fanout: one channel, many members; find the knee (p99 ≤ 100 ms) ----
+async function fanout(impl: Implementation): Promise<void> {
+  const clients = quick ? 200 : 1000;
+  const rates = quick ? [20, 50, 100] : [50, 100, 150, 200, 300];
+  await withCluster(impl, OURS_ENV, async (cluster) => {
+    let best = 0;
+    let cpuPerDelivery = Number.NaN;
+    let publishesPerMessage = Number.NaN;
+    let commandsPerMessage = Number.NaN;
+    for (const rate of rates) {
+      const before = await commandCalls(admin);
+      const meter = cpuMeter(cluster.nodes.map((n) => n.pid));
+      const report = await load(cluster, {
+        scenario: 'fanout',
+        clients,
+        rate,
+        publishers: Math.max(1, Math.ceil(rate / 50)),
+        size: 100,
+        duration: quick ? '3s' : '5s',
+        warmup: '1s',
+      });
+      const cpuMs = meter.stop();
+      const delta = commandDelta(before, await commandCalls(admin));
+      const ok = report.lost === 0 && report.latency.p99 <= 100;
+      log(`fanout ${impl} ${rate} msg/s × ${clients}: ${report.deliveriesPerSecond} deliveries/s, p99 ${report.latency.p99} ms, lost ${report.lost}${report.generator.saturated ? ' (generator saturated)' : ''}`);
+      if (ok) best = Math.max(best, report.deliveriesPerSecond);
+      if (Number.isNaN(cpuPerDelivery) && report.deliveries.total > 0) {
+        // Server CPU for the whole run (connect and joins included) over every delivery: comparable across both.
+        cpuPerDelivery = (cpuMs * 1000) / report.deliveries.total;
+        const publishes = (delta.publish ?? 0) + (delta.spublish ?? 0);
+        publishesPerMessage = publishes / report.messages.sent;
+        const total = Object.values(delta).reduce((a, b) => a + b, 0);
+        commandsPerMessage = total / report.messages.sent;
+        log(`fanout ${impl} Redis commands during the run: ${JSON.stringify(delta)}`);
+      }
+      if (!ok) break;
+    }
+    row('fanout', `deliveries/s at p99 ≤ 100 ms (${clients} members)`, '/s', true, { op: '>=', ratio: 1.0 }).values[impl].push(best);
+    row('fanout', 'server CPU per delivery', 'µs', false, { op: '<=', ratio: 1.0 }, 2).values[impl].push(cpuPerDelivery);
+    row('fanout', 'Redis publishes per channel message', '', false, undefined, 2).values[impl].push(publishesPerMessage);
+    row('fanout', 'Redis commands per channel message (all, heartbeats included)', '', false, undefined, 2).values[impl].push(commandsPerMessage);
+  });
+}
+
+// ---- rooms: 100 rooms of 10, messages spread over them ----
+async function rooms(impl: Implementation, adapterMode: 'classic' | 'sharded' = 'classic'): Promise<void> {
+  const rates = quick ? [500, 1000] : [2000, 4000, 6000, 8000];
+  const label = impl === 'ours' ? adapterMode : 'classic';
+  await withCluster(impl, { ...OURS_ENV, ADAPTER_MODE: adapterMode }, async (cluster) => {
+    let best = 0;
+    let p99At4000 = Number.NaN;
+    for (const rate of rates) {
+      const report = await load(cluster, {
+        scenario: 'rooms',
+        channels: 10,
+        roomsPerChannel: 10,
+        membersPerRoom: 10,
+        clients: 1000,
+        rate,
+        size: 100,
+        duration: quick ? '3s' : '5s',
+        warmup: '1s',
+      });
+      const ok = report.lost === 0 && report.latency.p99 <= 100;
+      log(`rooms ${impl}/${label} ${rate} msg/s: ${report.deliveriesPerSecond} deliveries/s, p99 ${report.latency.p99} ms, lost ${report.lost}`);
+      if (rate === 4000 || (quick && rate === rates[rates.length - 1])) p99At4000 = report.latency.p99;
+      if (ok) best = Math.max(best, report.deliveriesPerSecond);
+      if (!ok) break;
+    }
+    const suffix = impl === 'ours' ? ` [ADAPTER_MODE=${adapterMode}]` : '';
+    if (impl === 'baseline' || adapterMode === 'classic') {
+      row('rooms', 'deliveries/s at p99 ≤ 100 ms (100 rooms × 10)', '/s', true, { op: '>=', ratio: 1.2 }).values[impl].push(best);
+      row('rooms', `p99 at ${quick ? 'top rate' : '4,000 msg/s'}`, 'ms', false, undefined, 1).values[impl].push(p99At4000);
+    } else {
+      const r = row('rooms', `deliveries/s at p99 ≤ 100 ms${suffix}`, '/s', true, { op: '>=', ratio: 1.2 });
+      r.values.ours.push(best);
+    }
+  });
+}
+
+// ---- join-storm: N clients join one channel at once ----
+async function joinStorm(impl: Implementation, maxMembers?: number): Promise<void> {
+  const clients = quick ? 500 : 2000;
+  const env: Record<string, string> =
+    impl === 'baseline' ? { BASELINE_GUIDE_PRESENCE: '1' } : { ...OURS_ENV, ...(maxMembers ? { PRESENCE_EVENTS_MAX_MEMBERS: String(maxMembers) } : {}) };
+  await withCluster(impl, env, async (cluster) => {
+    const report = await load(cluster, { scenario: 'join-storm', clients, ackTimeout: '120s', drain: '120s' });
+    const p = report.presence;
+    if (p === null) throw new Error('join-storm report without presence figures');
+    const tag = maxMembers ? ` [PRESENCE_EVENTS_MAX_MEMBERS=${maxMembers}]` : '';
+    log(`join-storm ${impl}${tag}: all acked in ${p.timeToAckAllMs} ms, settled ${p.settled} (${p.lastAckToSettleMs} ms after last ack, ${p.lastJoinEventToSettleMs} ms after last join event), decreases ${p.decreases}, online-users/member max ${p.onlineUsersPerMember.max}`);
+    if (maxMembers !== undefined && impl === 'ours') {
+      row('join-storm', `time to ack all ${clients} joins${tag}`, 'ms', false).values.ours.push(p.timeToAckAllMs ?? Number.NaN);
+      row('join-storm', `last ack → counts settled${tag}`, 'ms', false, undefined).values.ours.push(p.lastAckToSettleMs ?? Number.NaN);
+      return;
+    }
+    row('join-storm', `time to ack all ${clients} joins`, 'ms', false).values[impl].push(p.timeToAckAllMs ?? Number.NaN);
+    row('join-storm', 'last join-channel delivered → counts settled', 'ms', false).values[impl].push(p.lastJoinEventToSettleMs ?? Number.NaN);
+    row('join-storm', 'count decreases seen (all members)', '', false).values[impl].push(p.decreases);
+    row('join-storm', 'online-users announcements per member (max)', '', false).values[impl].push(p.onlineUsersPerMember.max);
+    row('join-storm', 'members settled at N', '', true).values[impl].push(p.settledMembers);
+  });
+}
+
+// ---- connect: connection + join ramp ----
+async function connect(impl: Implementation): Promise<void> {
+  const clients = quick ? 500 : 2000;
+  await withCluster(impl, OURS_ENV, async (cluster) => {
+    const report = await load(cluster, { scenario: 'connect', clients, connectRate: 0 });
+    log(`connect ${impl}: ${report.connect.perSecond} connects/s, ${report.joins.perSecond} joins/s, failures ${report.failures.total}`);
+    row('connect', 'connect + join per second', '/s', true, { op: '>=', ratio: 0.9 }).values[impl].push(Math.min(report.joins.perSecond, report.connect.perSecond));
+  });
+}
+
+// ---- memory: heap per idle connection in one channel and one room ----
+async function memory(impl: Implementation): Promise<void> {
+  const clients = quick ? 300 : 1000;
+  await withCluster(impl, OURS_ENV, async (cluster) => {
+    const perConnection = await heapPerIdleConnection(cluster, clients);
+    log(`memory ${impl}: ${formatNumber(perConnection / 1024, 1)} KiB heap per idle connection`);
+    row('memory', 'heap per idle connection (1 channel + 1 room)', 'KiB', false, { op: '<=', ratio: 1.2 }, 1).values[impl].push(perConnection / 1024);
+  });
+}
+
+const started = Date.now();
+try {
+  for (let rep = 0; rep < reps; rep++) {
+    const order = rep % 2 === 0 ? IMPLEMENTATIONS : [...IMPLEMENTATIONS].reverse();
+    log(`repetition ${rep + 1} of ${reps} (${order.join(' then ')})`);
+    for (const impl of order) {
+      if (sections.has('fanout')) await fanout(impl);
+      if (sections.has('rooms')) {
+        await rooms(impl, 'classic');
+        if (impl === 'ours') await rooms(impl, 'sharded');
+      }
+      if (sections.has('join-storm')) {
+        await joinStorm(impl);
+        if (impl === 'ours') await joinStorm(impl, 500);
+      }
+      if (sections.has('connect')) await connect(impl);
+      if (sections.has('memory')) await memory(impl);
+    }
+  }
+} finally {
+  admin.disconnect();
+  await redis.stop();
+}
+
+// ---- the table ----
+function verdict(r: Row, ours: Summary, baseline: Summary): { ratio: string; met: string } {
+  if (!Number.isFinite(ours.median) || !Number.isFinite(baseline.median) || baseline.median === 0) return { ratio: 'n/a', met: r.target ? '?' : '' };
+  const ratio = ours.median / baseline.median;
+  if (r.target === undefined) return { ratio: `${formatNumber(ratio, 2)}×`, met: '' };
+  const met = r.target.op === '>=' ? ratio >= r.target.ratio : ratio <= r.target.ratio;
+  return { ratio: `${formatNumber(ratio, 2)}×`, met: `${met ? 'yes' : 'NO'} (target ${r.target.op === '>=' ? '≥' : '≤'} ${r.target.ratio}×)` };
+}
+
+const header = '| section | figure | ours | baseline | ours/baseline | target met |\n|---|---|---|---|---|---|';
+const lines = rows.map((r) => {
+  const ours = summarize(r.values.ours);
+  const baseline = summarize(r.values.baseline);
+  const { ratio, met } = verdict(r, ours, baseline);
+  const unit = r.unit ? ` ${r.unit}` : '';
+  const b = r.values.baseline.length === 0 ? '—' : formatSummary(baseline, r.digits) + unit;
+  return `| ${r.section} | ${r.metric} | ${formatSummary(ours, r.digits)}${unit} | ${b} | ${ratio} | ${met} |`;
+});
+const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+const markdown = `# Benchmark results
+
+Ours vs plain socket.io + @socket.io/redis-adapter (bench/src/baseline-server.ts), 2 nodes each on one Redis, same machine, same run, alternating.
+Medians of ${reps} repetition(s), (min–max) in brackets. ${quick ? '**Quick run (--quick): smaller populations, not a result.**' : ''}
+
+- Date: ${new Date().toISOString()}
+- Machine: ${cpus().length} cores (${cpuModel}), Node ${process.version}
+- Run time: ${Math.round((Date.now() - started) / 1000)} s
+- Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\`
+
+${header}
+${lines.join('\n')}
+
+Figures are whole-system: the load generator (2 worker processes), both server nodes and Redis share the machine's cores, so a saturated generator caps both implementations alike. Only ratios from one run count.
+`;
+writeFileSync(args.out as string, markdown);
+process.stdout.write(`\n${header}\n${lines.join('\n')}\n\nWritten to ${args.out as string}\n`);
