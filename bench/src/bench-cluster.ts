@@ -44,7 +44,15 @@ async function startNode(implementation: Implementation, index: number, env: Rec
       if (match) resolve(match[1] as string);
     });
   });
-  const [p, inspector] = await Promise.race([Promise.all([port, inspectorUrl]), exited]);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${implementation} node ${index} printed no "listening" line within 20 s (LOG_LEVEL must be info or lower)`));
+    }, 20_000);
+  });
+  const [p, inspector] = await Promise.race([Promise.all([port, inspectorUrl]), exited, timeout]);
+  clearTimeout(timer);
   child.stdout?.resume();
   return { node: { pid: child.pid as number, url: `http://127.0.0.1:${p}`, inspectorUrl: inspector }, child };
 }

@@ -90,7 +90,8 @@ async function load(cluster: BenchCluster, options: LoadTestOptions): Promise<Lo
   return runLoadTest({ targets: cluster.urls, quiet: true, workers: 2, ...options });
 }
 
-const OURS_ENV: Record<string, string> = { LOG_LEVEL: 'warn' };
+// LOG_LEVEL stays info: the node's `listening` line is how the bench learns its port.
+const OURS_ENV: Record<string, string> = {};
 
 // ---- fanout: one channel, many members; find the knee (p99 ≤ 100 ms) ----
 async function fanout(impl: Implementation): Promise<void> {
