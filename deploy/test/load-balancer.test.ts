@@ -16,7 +16,7 @@ async function topology(): Promise<LocalCluster> {
   const cluster = await startLocalCluster({
     nodes: 3,
     // debug: each node logs `connection opened` with the socket id, which tells where a client landed.
-    env: { LOG_LEVEL: 'debug', REDIS_KEY_PREFIX: uniqueKeyPrefix('lb') },
+    env: { LOG_LEVEL: 'debug', REDIS_KEY_PREFIX: uniqueKeyPrefix('lb'), CORS_ORIGINS: 'https://app.example.com' },
   });
   registerTeardown(() => cluster.stop());
   return cluster;
@@ -128,6 +128,17 @@ describe('through the nginx load balancer (deploy/nginx/nginx.conf)', () => {
     expect(reply.status).toBe(200);
     expect(reply.body).toMatch(/^40\{"sid":"[^"]+"\}/);
     await httpRequest(`${cluster.url}${path}`, { method: 'POST', body: '1', localAddress: address });
+  });
+
+  it('a listed cross-origin page may poll with credentials (cookies of a cookie-affinity balancer); others are refused', async () => {
+    const handshake = `${cluster.url}/socket.io/?EIO=4&transport=polling`;
+    const allowed = await httpRequest(handshake, { headers: { origin: 'https://app.example.com' } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(allowed.headers['access-control-allow-credentials']).toBe('true');
+    const refused = await httpRequest(handshake, { headers: { origin: 'https://evil.example.net' } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('nginx answers its own health route; the nodes’ routes answer through it', async () => {
