@@ -17,6 +17,7 @@ import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 
 type Ack = (response: unknown) => void;
+const REFUSED = { ok: false, error: { code: 'INVALID_PAYLOAD', message: 'data.roomChannel is required' } };
 interface Payload {
   data?: { roomChannel?: string; roomId?: string | null };
 }
@@ -53,13 +54,13 @@ io.on('connection', (socket: Socket) => {
       case 'join-room': {
         const isRoom = event === 'join-room';
         const room = roomOf(payload, isRoom);
-        if (room === undefined) return ack?.({ ok: false });
+        if (room === undefined) return ack?.(REFUSED);
         void socket.join(room);
         if (!guidePresence) return ack?.({ ok: true });
         io.to(room).emit(event, payload);
         announceCount(room, isRoom ? 'room-online-users' : 'online-users', payload).then(
           () => ack?.({ ok: true }),
-          () => ack?.({ ok: false }),
+          (err: Error) => ack?.({ ok: false, error: { code: 'INTERNAL', message: err.message } }),
         );
         return;
       }
@@ -67,13 +68,13 @@ io.on('connection', (socket: Socket) => {
       case 'leave-room': {
         const isRoom = event === 'leave-room';
         const room = roomOf(payload, isRoom);
-        if (room === undefined) return ack?.({ ok: false });
+        if (room === undefined) return ack?.(REFUSED);
         void socket.leave(room);
         if (!guidePresence) return ack?.({ ok: true });
         io.to(room).emit(event, payload);
         announceCount(room, isRoom ? 'room-online-users' : 'online-users', payload).then(
           () => ack?.({ ok: true }),
-          () => ack?.({ ok: false }),
+          (err: Error) => ack?.({ ok: false, error: { code: 'INTERNAL', message: err.message } }),
         );
         return;
       }

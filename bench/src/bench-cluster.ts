@@ -23,7 +23,11 @@ export interface BenchCluster {
   stop(): Promise<void>;
 }
 
-async function startNode(implementation: Implementation, index: number, env: Record<string, string>): Promise<{ node: BenchNode; child: ChildProcess }> {
+async function startNode(
+  implementation: Implementation,
+  index: number,
+  env: Record<string, string>,
+): Promise<{ node: BenchNode; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', ENTRY[implementation]], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ID: `${implementation}-${index}`, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,7 +17,11 @@ export async function heapPerIdleConnection(cluster: BenchCluster, clients: numb
       await Promise.all(
         Array.from({ length: Math.min(50, clients - start) }, async (_, k) => {
           const i = start + k;
-          const socket = io(cluster.urls[i % cluster.urls.length] as string, { transports: ['websocket'], forceNew: true, reconnection: false });
+          const socket = io(cluster.urls[i % cluster.urls.length] as string, {
+            transports: ['websocket'],
+            forceNew: true,
+            reconnection: false,
+          });
           sockets.push(socket);
           await new Promise<void>((resolve, reject) => {
             socket.once('connect', () => resolve());

@@ -117,7 +117,9 @@ async function fanout(impl: Implementation): Promise<void> {
       const cpuMs = meter.stop();
       const delta = commandDelta(before, await commandCalls(admin));
       const ok = report.lost === 0 && report.latency.p99 <= 100;
-      log(`fanout ${impl} ${rate} msg/s × ${clients}: ${report.deliveriesPerSecond} deliveries/s, p99 ${report.latency.p99} ms, lost ${report.lost}${report.generator.saturated ? ' (generator saturated)' : ''}`);
+      log(
+        `fanout ${impl} ${rate} msg/s × ${clients}: ${report.deliveriesPerSecond} deliveries/s, p99 ${report.latency.p99} ms, lost ${report.lost}${report.generator.saturated ? ' (generator saturated)' : ''}`,
+      );
       if (ok) best = Math.max(best, report.deliveriesPerSecond);
       if (Number.isNaN(cpuPerDelivery) && report.deliveries.total > 0) {
         // Server CPU for the whole run (connect and joins included) over every delivery: comparable across both.
@@ -133,7 +135,9 @@ async function fanout(impl: Implementation): Promise<void> {
     row('fanout', `deliveries/s at p99 ≤ 100 ms (${clients} members)`, '/s', true, { op: '>=', ratio: 1.0 }).values[impl].push(best);
     row('fanout', 'server CPU per delivery', 'µs', false, { op: '<=', ratio: 1.0 }, 2).values[impl].push(cpuPerDelivery);
     row('fanout', 'Redis publishes per channel message', '', false, undefined, 2).values[impl].push(publishesPerMessage);
-    row('fanout', 'Redis commands per channel message (all, heartbeats included)', '', false, undefined, 2).values[impl].push(commandsPerMessage);
+    row('fanout', 'Redis commands per channel message (all, heartbeats included)', '', false, undefined, 2).values[impl].push(
+      commandsPerMessage,
+    );
   });
 }
 
@@ -157,7 +161,9 @@ async function rooms(impl: Implementation, adapterMode: 'classic' | 'sharded' = 
         warmup: '1s',
       });
       const ok = report.lost === 0 && report.latency.p99 <= 100;
-      log(`rooms ${impl}/${label} ${rate} msg/s: ${report.deliveriesPerSecond} deliveries/s, p99 ${report.latency.p99} ms, lost ${report.lost}`);
+      log(
+        `rooms ${impl}/${label} ${rate} msg/s: ${report.deliveriesPerSecond} deliveries/s, p99 ${report.latency.p99} ms, lost ${report.lost}`,
+      );
       if (rate === 4000 || (quick && rate === rates[rates.length - 1])) p99At4000 = report.latency.p99;
       if (ok) best = Math.max(best, report.deliveriesPerSecond);
       if (!ok) break;
@@ -177,20 +183,26 @@ async function rooms(impl: Implementation, adapterMode: 'classic' | 'sharded' = 
 async function joinStorm(impl: Implementation, maxMembers?: number): Promise<void> {
   const clients = quick ? 500 : 2000;
   const env: Record<string, string> =
-    impl === 'baseline' ? { BASELINE_GUIDE_PRESENCE: '1' } : { ...OURS_ENV, ...(maxMembers ? { PRESENCE_EVENTS_MAX_MEMBERS: String(maxMembers) } : {}) };
+    impl === 'baseline'
+      ? { BASELINE_GUIDE_PRESENCE: '1' }
+      : { ...OURS_ENV, ...(maxMembers ? { PRESENCE_EVENTS_MAX_MEMBERS: String(maxMembers) } : {}) };
   await withCluster(impl, env, async (cluster) => {
     const report = await load(cluster, { scenario: 'join-storm', clients, ackTimeout: '120s', drain: '120s' });
     const p = report.presence;
     if (p === null) throw new Error('join-storm report without presence figures');
     const tag = maxMembers ? ` [PRESENCE_EVENTS_MAX_MEMBERS=${maxMembers}]` : '';
-    log(`join-storm ${impl}${tag}: all acked in ${p.timeToAckAllMs} ms, settled ${p.settled} (${p.lastAckToSettleMs} ms after last ack, ${p.lastJoinEventToSettleMs} ms after last join event), decreases ${p.decreases}, online-users/member max ${p.onlineUsersPerMember.max}`);
+    log(
+      `join-storm ${impl}${tag}: all acked in ${p.timeToAckAllMs} ms, settled ${p.settled} (${p.lastAckToSettleMs} ms after last ack, ${p.lastJoinEventToSettleMs} ms after last join event), decreases ${p.decreases}, online-users/member max ${p.onlineUsersPerMember.max}`,
+    );
     if (maxMembers !== undefined && impl === 'ours') {
       row('join-storm', `time to ack all ${clients} joins${tag}`, 'ms', false).values.ours.push(p.timeToAckAllMs ?? Number.NaN);
       row('join-storm', `last ack → counts settled${tag}`, 'ms', false, undefined).values.ours.push(p.lastAckToSettleMs ?? Number.NaN);
       return;
     }
     row('join-storm', `time to ack all ${clients} joins`, 'ms', false).values[impl].push(p.timeToAckAllMs ?? Number.NaN);
-    row('join-storm', 'last join-channel delivered → counts settled', 'ms', false).values[impl].push(p.lastJoinEventToSettleMs ?? Number.NaN);
+    row('join-storm', 'last join-channel delivered → counts settled', 'ms', false).values[impl].push(
+      p.lastJoinEventToSettleMs ?? Number.NaN,
+    );
     row('join-storm', 'count decreases seen (all members)', '', false).values[impl].push(p.decreases);
     row('join-storm', 'online-users announcements per member (max)', '', false).values[impl].push(p.onlineUsersPerMember.max);
     row('join-storm', 'members settled at N', '', true).values[impl].push(p.settledMembers);
@@ -203,7 +215,9 @@ async function connect(impl: Implementation): Promise<void> {
   await withCluster(impl, OURS_ENV, async (cluster) => {
     const report = await load(cluster, { scenario: 'connect', clients, connectRate: 0 });
     log(`connect ${impl}: ${report.connect.perSecond} connects/s, ${report.joins.perSecond} joins/s, failures ${report.failures.total}`);
-    row('connect', 'connect + join per second', '/s', true, { op: '>=', ratio: 0.9 }).values[impl].push(Math.min(report.joins.perSecond, report.connect.perSecond));
+    row('connect', 'connect + join per second', '/s', true, { op: '>=', ratio: 0.9 }).values[impl].push(
+      Math.min(report.joins.perSecond, report.connect.perSecond),
+    );
   });
 }
 
@@ -213,7 +227,9 @@ async function memory(impl: Implementation): Promise<void> {
   await withCluster(impl, OURS_ENV, async (cluster) => {
     const perConnection = await heapPerIdleConnection(cluster, clients);
     log(`memory ${impl}: ${formatNumber(perConnection / 1024, 1)} KiB heap per idle connection`);
-    row('memory', 'heap per idle connection (1 channel + 1 room)', 'KiB', false, { op: '<=', ratio: 1.2 }, 1).values[impl].push(perConnection / 1024);
+    row('memory', 'heap per idle connection (1 channel + 1 room)', 'KiB', false, { op: '<=', ratio: 1.2 }, 1).values[impl].push(
+      perConnection / 1024,
+    );
   });
 }
 
@@ -243,11 +259,15 @@ try {
 
 // ---- the table ----
 function verdict(r: Row, ours: Summary, baseline: Summary): { ratio: string; met: string } {
-  if (!Number.isFinite(ours.median) || !Number.isFinite(baseline.median) || baseline.median === 0) return { ratio: 'n/a', met: r.target ? '?' : '' };
+  if (!Number.isFinite(ours.median) || !Number.isFinite(baseline.median) || baseline.median === 0)
+    return { ratio: 'n/a', met: r.target ? '?' : '' };
   const ratio = ours.median / baseline.median;
   if (r.target === undefined) return { ratio: `${formatNumber(ratio, 2)}×`, met: '' };
   const met = r.target.op === '>=' ? ratio >= r.target.ratio : ratio <= r.target.ratio;
-  return { ratio: `${formatNumber(ratio, 2)}×`, met: `${met ? 'yes' : 'NO'} (target ${r.target.op === '>=' ? '≥' : '≤'} ${r.target.ratio}×)` };
+  return {
+    ratio: `${formatNumber(ratio, 2)}×`,
+    met: `${met ? 'yes' : 'NO'} (target ${r.target.op === '>=' ? '≥' : '≤'} ${r.target.ratio}×)`,
+  };
 }
 
 const header = '| section | figure | ours | baseline | ours/baseline | target met |\n|---|---|---|---|---|---|';

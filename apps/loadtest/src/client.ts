@@ -176,10 +176,16 @@ export class LoadClient {
     return new Promise((resolve) => {
       socket.timeout(timeoutMs).emit(event, envelope, (err: Error | null, ack: Ack | JoinAck | undefined) => {
         if (err) return resolve({ ok: false, reason: 'ack timeout', detail: `no acknowledgement of "${event}" within ${timeoutMs} ms` });
-        if (ack === undefined || typeof ack !== 'object') {
+        if (ack === undefined || ack === null || typeof ack !== 'object') {
           return resolve({ ok: false, reason: 'bad ack', detail: `acknowledgement of "${event}" is not an object` });
         }
-        if (!ack.ok) return resolve({ ok: false, reason: ack.error.code, detail: ack.error.message });
+        if (!ack.ok) {
+          // Servers other than ours (a baseline) may refuse without the { code, message } error.
+          const error = (ack as { error?: { code?: unknown; message?: unknown } }).error;
+          const reason = typeof error?.code === 'string' ? error.code : 'refused';
+          const detail = typeof error?.message === 'string' ? error.message : `"${event}" refused without an error`;
+          return resolve({ ok: false, reason, detail });
+        }
         const onlineUsers = (ack as { onlineUsers?: unknown }).onlineUsers;
         resolve(typeof onlineUsers === 'number' ? { ok: true, ms: nowMs() - started, onlineUsers } : { ok: true, ms: nowMs() - started });
       });

@@ -24,6 +24,8 @@ export interface Config {
   corsOrigins: '*' | readonly string[];
   /** LOG_LEVEL: pino level. Default `info`. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** LOG_PRETTY: `true` for human-readable, colourised lines (pino-pretty) instead of JSON. Default false. */
+  logPretty: boolean;
   /** MAX_HTTP_BUFFER_SIZE_BYTES: largest Socket.IO frame; a bigger one closes that connection. Default 1 000 000. */
   maxHttpBufferSizeBytes: number;
   /** MAX_MESSAGE_BYTES: largest `data.message` (UTF-8). Default 65 536. */
@@ -95,6 +97,14 @@ function parseOrigins(raw: string | undefined): Config['corsOrigins'] {
   });
 }
 
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -125,6 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
     nodeId: env.NODE_ID?.trim() || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
     logLevel,
+    logPretty: boolean(env, 'LOG_PRETTY', false),
     maxHttpBufferSizeBytes: integer(env, 'MAX_HTTP_BUFFER_SIZE_BYTES', 1_000_000, 1024),
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 64 * 1024, 0),
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1),

@@ -5,6 +5,7 @@ import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from '@re
 import type { Config } from './config.js';
 import { registerHttpRoutes } from './http-routes.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { instrumentNode } from './metrics-collector.js';
 import { NodePresence } from './node-presence.js';
 import { corsOptions, isOriginAllowed, originRefusal } from './origin-policy.js';
 import { connectRedis, type RedisConnections } from './redis-connections.js';
@@ -93,6 +94,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   subscriptionsConfirmed = true;
 
   const io = app.io;
+  instrumentNode(io, metrics);
   const presence = new NodePresence({
     io,
     store,

@@ -1,11 +1,27 @@
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import type { Config } from './config.js';
 
-/** JSON logs on stdout, the node id on every line. */
-export function createLogger(config: Pick<Config, 'logLevel' | 'nodeId'>): Logger {
-  return pino({
+/**
+ * JSON logs on stdout, the node id on every line. With LOG_PRETTY=true,
+ * the same records as readable lines (for a terminal, not for collectors).
+ */
+export function createLogger(config: Pick<Config, 'logLevel' | 'nodeId'> & Partial<Pick<Config, 'logPretty'>>): Logger {
+  const options = {
     level: config.logLevel,
     base: { nodeId: config.nodeId, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  if (config.logPretty !== true) return pino(options);
+  // Synchronous, in this thread: lines are not lost when the process exits.
+  return pino(
+    options,
+    pretty({
+      sync: true,
+      singleLine: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      messageFormat: '{nodeId} {msg}',
+      ignore: 'pid,hostname,nodeId',
+    }),
+  );
 }

@@ -1,15 +1,82 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What the node looks like right now; read at scrape time (see metrics-collector.ts). */
+export interface NodeState {
+  connectedSockets(): number;
+  /** Channels and rooms with at least one member on this node, and those members' memberships. */
+  topics(): { channels: number; rooms: number; channelMemberships: number; roomMemberships: number };
+}
+
+/** Kinds of messages sent to clients. */
+export type OutboundKind = 'channel' | 'room' | 'presence';
+
 /**
  * The node's Prometheus metrics, one registry per node (tests run several
- * nodes in one process). Names share the `realtime_` prefix.
+ * nodes in one process). Names share the `realtime_` prefix; the default
+ * process and Node.js metrics (CPU, memory, GC, event-loop lag) included.
  */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'realtime_' });
+  let state: NodeState | undefined;
+  /**
+   * Messages delivered to this node's clients, by kind. Plain numbers bumped
+   * by the adapter instrumentation once per broadcast; exported at scrape.
+   */
+  const messagesOutTally: Record<OutboundKind, number> = { channel: 0, room: 0, presence: 0 };
   return {
     registry,
-    connectedSockets: new Gauge({ name: 'realtime_connected_sockets', help: 'Socket.IO connections on this node', registers: [registry] }),
+    /** Binds the scrape-time gauges to the live node. */
+    bindNodeState(source: NodeState): void {
+      state = source;
+    },
+    messagesOutTally,
+    connectedSockets: new Gauge({
+      name: 'realtime_connected_sockets',
+      help: 'Socket.IO connections on this node',
+      registers: [registry],
+      collect() {
+        if (state !== undefined) this.set(state.connectedSockets());
+      },
+    }),
+    channels: new Gauge({
+      name: 'realtime_channels',
+      help: 'Channels with at least one member on this node',
+      registers: [registry],
+      collect() {
+        if (state !== undefined) this.set(state.topics().channels);
+      },
+    }),
+    rooms: new Gauge({
+      name: 'realtime_rooms',
+      help: 'Rooms with at least one member on this node',
+      registers: [registry],
+      collect() {
+        if (state !== undefined) this.set(state.topics().rooms);
+      },
+    }),
+    memberships: new Gauge({
+      name: 'realtime_memberships',
+      help: "Channel and room memberships of this node's connections",
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      collect() {
+        if (state === undefined) return;
+        const topics = state.topics();
+        this.set({ kind: 'channel' }, topics.channelMemberships);
+        this.set({ kind: 'room' }, topics.roomMemberships);
+      },
+    }),
+    messagesOut: new Counter({
+      name: 'realtime_messages_out_total',
+      help: "Messages delivered to this node's clients: channel messages, notify-room, and presence events (joins, leaves, counts)",
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [kind, value] of Object.entries(messagesOutTally)) this.inc({ kind }, value);
+      },
+    }),
     joins: new Counter({ name: 'realtime_joins_total', help: 'Successful joins', labelNames: ['kind'] as const, registers: [registry] }),
     leaves: new Counter({
       name: 'realtime_leaves_total',

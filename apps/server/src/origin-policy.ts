@@ -12,7 +12,10 @@ import type { Config } from './config.js';
 export function corsOptions(origins: Config['corsOrigins']): ServerOptions['cors'] {
   if (origins === '*') return { origin: '*' };
   if (origins.length === 0) return undefined;
-  return { origin: [...origins] };
+  // Credentials: a listed page may send cookies with its polling requests,
+  // which is how a cookie-based sticky-session load balancer (ingress-nginx
+  // affinity) keeps them on one node. Browsers never allow this with `*`.
+  return { origin: [...origins], credentials: true };
 }
 
 export function isOriginAllowed(origins: Config['corsOrigins'], req: IncomingMessage): boolean {

@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       nodeId: expect.any(String),
       corsOrigins: [],
       logLevel: 'info',
+      logPretty: false,
       maxHttpBufferSizeBytes: 1_000_000,
       maxMessageBytes: 65_536,
       maxSubscriptionsPerConnection: 100,
@@ -82,6 +83,7 @@ describe('loadConfig', () => {
       NODE_ID: 'node-a',
       CORS_ORIGINS: 'https://app.example.com',
       LOG_LEVEL: 'debug',
+      LOG_PRETTY: 'true',
       MAX_HTTP_BUFFER_SIZE_BYTES: '2048',
       MAX_MESSAGE_BYTES: '1024',
       MAX_SUBSCRIPTIONS_PER_CONNECTION: '5',
@@ -102,6 +104,7 @@ describe('loadConfig', () => {
       nodeId: 'node-a',
       corsOrigins: ['https://app.example.com'],
       logLevel: 'debug',
+      logPretty: true,
       maxHttpBufferSizeBytes: 2048,
       maxMessageBytes: 1024,
       maxSubscriptionsPerConnection: 5,
@@ -214,6 +217,21 @@ describe('loadConfig', () => {
       const err = configError({ REDIS_URL: url });
       expect(err.message).toContain('REDIS_URL');
       expect(err.message).toContain('redis://');
+    });
+  });
+
+  describe('LOG_PRETTY', () => {
+    it.each([
+      ['true', true],
+      ['1', true],
+      ['false', false],
+      ['0', false],
+    ] as const)('reads %j as %s', (raw, value) => {
+      expect(loadConfig({ LOG_PRETTY: raw }).logPretty).toBe(value);
+    });
+
+    it('refuses anything else, naming the variable', () => {
+      expect(configError({ LOG_PRETTY: 'yes' }).message).toContain('LOG_PRETTY must be true or false');
     });
   });
 

@@ -1,3 +1,4 @@
+import { Agent } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
 import type { Ack, EnvelopeData } from '@realtime/protocol';
 import { registerTeardown } from './teardown.js';
@@ -9,18 +10,30 @@ export interface ClientOptions {
   /** Reconnect automatically (socket.io-client's default). Off by default in tests. */
   reconnection?: boolean;
   extraHeaders?: Record<string, string>;
+  /**
+   * Source address of every connection (e.g. 127.0.0.2; all of 127/8 is
+   * local on Linux): to a load balancer that hashes the client address, a
+   * different client.
+   */
+  localAddress?: string;
 }
 
 /** A socket.io-client connected to `url`, closed when the test (or suite) ends. */
 export async function connectClient(url: string, options: ClientOptions = {}): Promise<Socket> {
+  // Polling requests go through the agent, the WebSocket upgrade too.
+  const agent = options.localAddress === undefined ? undefined : new Agent({ keepAlive: true, localAddress: options.localAddress });
   const socket = io(url, {
     transports: options.transports ?? ['websocket', 'polling'],
     reconnection: options.reconnection ?? false,
     forceNew: true,
     timeout: 10_000,
     ...(options.extraHeaders ? { extraHeaders: options.extraHeaders } : {}),
+    ...(agent === undefined ? {} : { agent: agent as unknown as string, localAddress: options.localAddress }),
   });
-  registerTeardown(() => socket.disconnect());
+  registerTeardown(() => {
+    socket.disconnect();
+    agent?.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', (err) => reject(err));

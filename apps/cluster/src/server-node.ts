@@ -1,0 +1,115 @@
+import { spawnChild, type Exit } from './child.js';
+import { SERVER_MAIN } from './paths.js';
+
+export type LogEntry = Record<string, unknown>;
+
+/** One server node process (`node apps/server/dist/main.js`). */
+export interface LocalNode {
+  readonly nodeId: string;
+  readonly port: number;
+  /** The node itself, bypassing the load balancer. */
+  readonly url: string;
+  readonly pid: number | undefined;
+  /** Parsed JSON log lines so far (empty unless `keepLogs`). */
+  readonly logs: readonly LogEntry[];
+  readonly exited: Promise<Exit>;
+  readonly running: boolean;
+  /** SIGTERM drains, SIGKILL crashes. */
+  signal(signal: NodeJS.Signals): void;
+  /** The first log line (already seen or to come) matching `predicate`. Needs `keepLogs`. */
+  waitForLog(predicate: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
+  /** SIGTERM (drain), SIGKILL if it outlives `graceMs`. */
+  stop(graceMs?: number): Promise<Exit>;
+}
+
+export interface LocalNodeOptions {
+  nodeId: string;
+  redisUrl?: string;
+  /** The node's listen address. Default 127.0.0.1. */
+  host?: string;
+  /** The node's port. Default 0: the node picks one and logs it. */
+  port?: number;
+  /** Environment added to the node's (PORT, HOST, NODE_ID and REDIS_URL are set from the options). */
+  env?: Record<string, string>;
+  /** Keep every parsed log line in `logs` (tests). Default true. */
+  keepLogs?: boolean;
+  onLog?: (entry: LogEntry) => void;
+}
+
+export async function startServerNode(options: LocalNodeOptions): Promise<LocalNode> {
+  const host = options.host ?? '127.0.0.1';
+  const keepLogs = options.keepLogs ?? true;
+  const logs: LogEntry[] = [];
+  const waiters = new Set<(entry: LogEntry) => void>();
+  let stderr = '';
+  let onListening!: (port: number) => void;
+  const listening = new Promise<number>((resolve) => (onListening = resolve));
+
+  const child = spawnChild({
+    name: options.nodeId,
+    command: process.execPath,
+    args: [SERVER_MAIN],
+    env: {
+      ...process.env,
+      ...options.env,
+      PORT: String(options.port ?? 0),
+      HOST: host,
+      NODE_ID: options.nodeId,
+      ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
+    },
+    onLine: (line, stream) => {
+      if (stream === 'stderr') {
+        if (stderr.length < 10_000) stderr += `${line}\n`;
+        return;
+      }
+      let entry: LogEntry;
+      try {
+        entry = JSON.parse(line) as LogEntry;
+      } catch {
+        entry = { raw: line };
+      }
+      if (keepLogs) logs.push(entry);
+      if (entry.event === 'listening' && typeof entry.port === 'number') onListening(entry.port);
+      options.onLog?.(entry);
+      for (const waiter of waiters) waiter(entry);
+    },
+  });
+
+  const port = await Promise.race([
+    listening,
+    child.exited.then(({ code, signal }) => {
+      throw new Error(`node ${options.nodeId} exited (${code ?? signal}) before listening: ${stderr}${JSON.stringify(logs.slice(-5))}`);
+    }),
+  ]);
+
+  return {
+    nodeId: options.nodeId,
+    port,
+    url: `http://${host}:${port}`,
+    pid: child.pid,
+    logs,
+    exited: child.exited,
+    get running() {
+      return child.running;
+    },
+    signal: (signal) => child.signal(signal),
+    waitForLog(predicate, timeoutMs = 15_000) {
+      const seen = logs.find(predicate);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`node ${options.nodeId}: no matching log line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = (entry: LogEntry): void => {
+          if (!predicate(entry)) return;
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          resolve(entry);
+        };
+        waiters.add(waiter);
+      });
+    },
+    stop: (graceMs = 15_000) => child.stop('SIGTERM', graceMs),
+  };
+}

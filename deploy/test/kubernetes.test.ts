@@ -1,0 +1,214 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT, findBinary } from '@realtime/local-cluster';
+import { loadConfig } from '../../apps/server/src/index.js';
+import { startTestNode } from '../../apps/server/test/support/start-test-node.js';
+import { validateKubernetesObject, type KubernetesObject } from './support/kubernetes-schema.js';
+import { serverEnvNames } from './support/server-settings.js';
+
+/**
+ * k8s/ rendered by kustomize (kubectl's, v5; no cluster needed), every object
+ * validated against the Kubernetes schemas (kubernetes-models) with unknown
+ * fields refused, and the objects checked against each other and against
+ * the server: probes, ports, names, selectors, settings, shutdown timing.
+ */
+
+/** The `node` user of the official Node.js images, which the Dockerfile's runtime stage runs as. */
+const IMAGE_USER_UID = 1000;
+
+function render(dir: string): KubernetesObject[] {
+  const kubectl = findBinary('kubectl');
+  if (kubectl === undefined) {
+    throw new Error('kubectl is not installed: it renders k8s/ with its built-in kustomize (https://kubernetes.io/docs/tasks/tools/)');
+  }
+  const result = spawnSync(kubectl, ['kustomize', join(REPO_ROOT, dir)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${result.stderr}`);
+  return parseAllDocuments(result.stdout).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(`kustomize output is not YAML: ${doc.errors.join('; ')}`);
+    return doc.toJS() as KubernetesObject;
+  });
+}
+
+type Obj = KubernetesObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function one(objects: readonly KubernetesObject[], kind: string, name?: string): Obj {
+  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  expect(found, `${kind} ${name ?? ''}`).toHaveLength(1);
+  return found[0] as Obj;
+}
+
+function matches(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+let objects: KubernetesObject[];
+let deployment: Obj;
+let container: Obj;
+let settings: Record<string, string>;
+
+beforeAll(() => {
+  objects = render('k8s');
+  deployment = one(objects, 'Deployment', 'realtime-server');
+  container = deployment.spec.template.spec.containers[0];
+  const configMapName = container.envFrom[0].configMapRef.name as string;
+  settings = one(objects, 'ConfigMap', configMapName).data as Record<string, string>;
+});
+
+describe('k8s/ (kubectl kustomize)', () => {
+  it('renders the objects an operator needs, all in one namespace', () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual(
+      [
+        'ConfigMap',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'Ingress',
+        'Namespace',
+        'PodDisruptionBudget',
+        'Service',
+        'Service',
+        'StatefulSet',
+      ].sort(),
+    );
+    const namespace = one(objects, 'Namespace').metadata.name;
+    for (const o of objects.filter((x) => x.kind !== 'Namespace'))
+      expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(namespace);
+  });
+
+  it('every object validates against the Kubernetes schema, without unknown fields', () => {
+    for (const object of objects) validateKubernetesObject(object);
+  });
+
+  it('the schema check itself catches a misspelt field and a wrong type', () => {
+    const typo = structuredClone(deployment);
+    typo.spec.template.spec.containers[0].readinesProbe = typo.spec.template.spec.containers[0].readinessProbe;
+    expect(() => validateKubernetesObject(typo)).toThrow(/readinesProbe/);
+    const wrongType = structuredClone(deployment);
+    wrongType.spec.replicas = 'three';
+    expect(() => validateKubernetesObject(wrongType)).toThrow();
+  });
+
+  it('Deployment: 3 replicas, requests and limits, non-root as the image user, the pod name as NODE_ID', () => {
+    expect(deployment.spec.replicas).toBe(3);
+    expect(matches(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
+    for (const kind of ['requests', 'limits']) {
+      expect(container.resources[kind].cpu, kind).toBeTruthy();
+      expect(container.resources[kind].memory, kind).toBeTruthy();
+    }
+    const security = deployment.spec.template.spec.securityContext;
+    expect(security).toMatchObject({ runAsNonRoot: true, runAsUser: IMAGE_USER_UID });
+    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+    expect(container.env).toContainEqual({ name: 'NODE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    expect(container.image).toMatch(/^realtime-server:/);
+  });
+
+  it('the ConfigMap holds only settings the server reads, and they load', () => {
+    const known = serverEnvNames();
+    for (const name of Object.keys(settings)) expect(known, `${name} is not read by apps/server/src/config.ts`).toContain(name);
+    const config = loadConfig(settings);
+    expect(config.redisUrl).toBeDefined();
+    expect(config.logPretty).toBe(false);
+    // The pod name, not a ConfigMap value shared by every pod.
+    expect(settings.NODE_ID).toBeUndefined();
+  });
+
+  it('ports agree: PORT, the container port, the probes, the Service and the Ingress', () => {
+    const config = loadConfig(settings);
+    const port = container.ports.find((p: Obj) => p.containerPort === config.port);
+    expect(port, `a container port ${config.port} (PORT)`).toBeDefined();
+    const resolve = (ref: string | number): number =>
+      typeof ref === 'number' ? ref : container.ports.find((p: Obj) => p.name === ref)?.containerPort;
+    for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
+      expect(resolve(container[probe].httpGet.port), probe).toBe(config.port);
+    }
+    const service = one(objects, 'Service', 'realtime-server');
+    expect(matches(service.spec.selector, deployment.spec.template.metadata.labels)).toBe(true);
+    const servicePort = service.spec.ports[0];
+    expect(resolve(servicePort.targetPort)).toBe(config.port);
+    const ingress = one(objects, 'Ingress');
+    const backends = ingress.spec.rules.flatMap((r: Obj) => r.http.paths.map((p: Obj) => p.backend.service));
+    expect(backends.length).toBeGreaterThan(0);
+    for (const backend of backends) {
+      expect(backend.name).toBe(service.metadata.name);
+      expect(backend.port.name ?? backend.port.number).toBe(backend.port.name === undefined ? servicePort.port : servicePort.name);
+    }
+    expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(config.port));
+  });
+
+  it('probes: startup and liveness on /healthz, readiness on /readyz, and a real node answers each with 200', async () => {
+    expect(container.startupProbe.httpGet.path).toBe('/healthz');
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    // One slow answer does not take a pod out of rotation.
+    expect(container.readinessProbe.failureThreshold).toBeGreaterThanOrEqual(2);
+    const { url } = await startTestNode();
+    for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
+      expect((await fetch(`${url}${container[probe].httpGet.path}`)).status, probe).toBe(200);
+    }
+    const scrape = deployment.spec.template.metadata.annotations['prometheus.io/path'];
+    expect((await fetch(`${url}${scrape}`)).status).toBe(200);
+  });
+
+  it('shutdown: preStop, then the drain capped by SHUTDOWN_GRACE_MS, fit in terminationGracePeriodSeconds', () => {
+    const config = loadConfig(settings);
+    const preStop = container.lifecycle.preStop.exec.command as string[];
+    expect(preStop[0]).toBe('sleep');
+    const preStopSeconds = Number(preStop[1]);
+    expect(preStopSeconds).toBeGreaterThan(0);
+    const grace = deployment.spec.template.spec.terminationGracePeriodSeconds as number;
+    expect(grace).toBeGreaterThanOrEqual(preStopSeconds + config.shutdownGraceMs / 1000 + 5);
+  });
+
+  it('Ingress: ingress-nginx cookie affinity for long-polling and timeouts longer than Socket.IO’s heartbeat', async () => {
+    const annotations = one(objects, 'Ingress').metadata.annotations as Record<string, string>;
+    expect(annotations['nginx.ingress.kubernetes.io/affinity']).toBe('cookie');
+    expect(annotations['nginx.ingress.kubernetes.io/session-cookie-name']).toBeTruthy();
+    const { node } = await startTestNode();
+    const { pingInterval, pingTimeout } = node.io.engine.opts as { pingInterval: number; pingTimeout: number };
+    for (const name of ['proxy-read-timeout', 'proxy-send-timeout']) {
+      expect(Number(annotations[`nginx.ingress.kubernetes.io/${name}`]) * 1000, name).toBeGreaterThan(pingInterval + pingTimeout);
+    }
+    const body = /^(\d+)m$/.exec(annotations['nginx.ingress.kubernetes.io/proxy-body-size'] ?? '');
+    expect(Number(body?.[1]) * 1024 * 1024).toBeGreaterThan(loadConfig(settings).maxHttpBufferSizeBytes);
+  });
+
+  it('HPA and PDB target the server: at least 3 replicas, one pod disrupted at a time', () => {
+    const hpa = one(objects, 'HorizontalPodAutoscaler');
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+    expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
+    expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+    const pdb = one(objects, 'PodDisruptionBudget');
+    expect(matches(pdb.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
+    expect(pdb.spec.maxUnavailable).toBe(1);
+  });
+
+  it('the development Redis is marked as such, and REDIS_URL points at its Service and port', () => {
+    const statefulSet = one(objects, 'StatefulSet', 'realtime-redis');
+    const service = one(objects, 'Service', 'realtime-redis');
+    for (const o of [statefulSet, service]) expect(o.metadata.annotations?.['realtime/purpose']).toMatch(/development only/);
+    expect(statefulSet.spec.serviceName).toBe(service.metadata.name);
+    expect(matches(service.spec.selector, statefulSet.spec.template.metadata.labels)).toBe(true);
+    const url = new URL(settings.REDIS_URL as string);
+    expect(url.hostname).toBe(service.metadata.name);
+    const port = service.spec.ports.find((p: Obj) => p.port === Number(url.port || 6379));
+    expect(port).toBeDefined();
+    const redisContainer = statefulSet.spec.template.spec.containers[0];
+    expect(redisContainer.ports.find((p: Obj) => p.name === port.targetPort || p.containerPort === port.targetPort)?.containerPort).toBe(
+      6379,
+    );
+  });
+});
+
+describe('k8s/overlays/managed-redis', () => {
+  it('is the same server without the development Redis, REDIS_URL from a Secret, and validates', () => {
+    const overlay = render('k8s/overlays/managed-redis');
+    for (const object of overlay) validateKubernetesObject(object);
+    expect(overlay.filter((o) => o.kind === 'StatefulSet' || o.metadata.name === 'realtime-redis')).toEqual([]);
+    const server = one(overlay, 'Deployment', 'realtime-server').spec.template.spec.containers[0];
+    expect(server.env).toContainEqual({ name: 'REDIS_URL', valueFrom: { secretKeyRef: { name: 'realtime-redis', key: 'url' } } });
+    // Everything else is the base's.
+    const kinds = (list: KubernetesObject[]) => list.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(kinds(overlay)).toEqual(kinds(objects.filter((o) => o.kind !== 'StatefulSet' && o.metadata.name !== 'realtime-redis')));
+  });
+});

@@ -1,0 +1,115 @@
+import { Agent } from 'node:http';
+import { expect, vi } from 'vitest';
+import { io, type Socket } from 'socket.io-client';
+import type { OnlineUsersEnvelope } from '@realtime/protocol';
+import type { LocalNode } from '@realtime/local-cluster';
+import { guideEnvelope, registerTeardown, type Transport } from '@realtime/testing';
+
+/** The node whose logs show the `connection opened` line of `socketId` (nodes run with LOG_LEVEL=debug). */
+export async function nodeOfSocket(nodes: readonly LocalNode[], socketId: string, timeoutMs = 10_000): Promise<LocalNode> {
+  return vi.waitFor(
+    () => {
+      const node = nodes.find((n) => n.logs.some((entry) => entry.msg === 'connection opened' && entry.socketId === socketId));
+      if (node === undefined) throw new Error(`no node logged the connection of ${socketId}`);
+      return node;
+    },
+    { timeout: timeoutMs, interval: 20 },
+  );
+}
+
+/**
+ * A client as an application writes it: reconnection on, and on every
+ * (re)connect it joins its channel again (the server forgets a connection's
+ * memberships when it closes). Records every count it is told.
+ */
+export interface AppMember {
+  readonly socket: Socket;
+  readonly localAddress: string;
+  readonly transports: Transport[];
+  /** Every `online-users` count for the channel, in order. */
+  readonly counts: number[];
+  /** The counts told to the current connection (a reconnected member must hear the count again). */
+  currentCounts(): number[];
+  /** Socket ids it has had, one per successful (re)connection. */
+  readonly ids: string[];
+  /** Reasons of its disconnections. */
+  readonly disconnects: string[];
+  /** Resolves when its current connection's join is acknowledged. */
+  joined(): Promise<void>;
+}
+
+export async function appMember(
+  url: string,
+  channel: string,
+  options: { localAddress: string; transports: Transport[]; reconnection?: boolean },
+): Promise<AppMember> {
+  const agent = new Agent({ keepAlive: true, localAddress: options.localAddress });
+  const socket = io(url, {
+    transports: options.transports,
+    forceNew: true,
+    timeout: 10_000,
+    reconnection: options.reconnection ?? true,
+    // socket.io-client's defaults are 1 s and 5 s: shorter keeps the test brisk, the behaviour is the same.
+    reconnectionDelay: 200,
+    reconnectionDelayMax: 1_000,
+    agent: agent as unknown as string,
+    // Not in socket.io-client's types; engine.io-client passes it to the WebSocket (ws) it creates.
+    ...({ localAddress: options.localAddress } as object),
+  });
+  registerTeardown(() => {
+    socket.disconnect();
+    agent.destroy();
+  });
+  const counts: number[] = [];
+  const ids: string[] = [];
+  const disconnects: string[] = [];
+  let countsFrom = 0;
+  let join: Promise<void> = Promise.resolve();
+  socket.on('online-users', (e: OnlineUsersEnvelope) => {
+    if (e.data.roomChannel === channel) counts.push(e.data.onlineUsers);
+  });
+  socket.on('disconnect', (reason) => disconnects.push(reason));
+  const connected = new Promise<void>((resolve, reject) => {
+    socket.on('connect', () => {
+      ids.push(socket.id as string);
+      countsFrom = counts.length;
+      join = socket
+        .timeout(10_000)
+        .emitWithAck('join-channel', guideEnvelope({ roomChannel: channel }, socket))
+        .then((ack: { ok: boolean }) => {
+          if (!ack.ok) throw new Error(`join refused: ${JSON.stringify(ack)}`);
+        });
+      // Awaited through joined(); a failure nobody awaits must not be an unhandled rejection.
+      join.catch(() => undefined);
+      resolve();
+    });
+    socket.once('connect_error', (err) => {
+      if (ids.length === 0) reject(err);
+    });
+  });
+  await connected;
+  await join;
+  return {
+    socket,
+    localAddress: options.localAddress,
+    transports: options.transports,
+    counts,
+    currentCounts: () => counts.slice(countsFrom),
+    ids,
+    disconnects,
+    joined: () => join,
+  };
+}
+
+/** Waits until the last count told to every member's current connection is `expected`. */
+export async function expectLastCounts(members: readonly AppMember[], expected: number, timeoutMs = 15_000): Promise<void> {
+  await vi.waitFor(() => expect(members.map((m) => m.currentCounts().at(-1))).toEqual(members.map(() => expected)), {
+    timeout: timeoutMs,
+    interval: 25,
+  });
+}
+
+/** Source addresses 127.0.0.2 … 127.0.0.254: to an address-hashing balancer, that many different clients. */
+export function* loopbackAddresses(): Generator<string> {
+  for (let i = 2; i <= 254; i++) yield `127.0.0.${i}`;
+}
