@@ -10,16 +10,15 @@ export class TokenBucket {
   constructor(
     private readonly ratePerSecond: number,
     private readonly burst: number,
-    private readonly now: () => number = performance.now.bind(performance),
   ) {
     this.tokens = burst;
-    this.last = this.now();
+    this.last = performance.now();
   }
 
   /** Takes one token; false when the bucket is empty. */
   take(): boolean {
     if (this.ratePerSecond === 0) return true;
-    const now = this.now();
+    const now = performance.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.ratePerSecond) / 1000);
     this.last = now;
     if (this.tokens < 1) return false;

@@ -12,6 +12,15 @@ import type {
 import { withPresenceCommands, type PresenceCommands } from './redis-scripts.js';
 import { parseFlatCounts, parseCountMessage } from './count-message.js';
 
+interface QueuedOperation {
+  kind: 'a' | 'r';
+  connectionId: string;
+  topic: string;
+  meta: string;
+  resolve(change: PresenceChange): void;
+  reject(err: unknown): void;
+}
+
 export interface RedisPresenceStoreOptions {
   /** Command connection. Give it `enableOfflineQueue: false` so calls fail fast while Redis is down. */
   redis: Redis;
@@ -43,6 +52,9 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly listeners = new Set<CountListener>();
   /** Written with each membership; a restore bumps it to find stale entries. */
   private generation = 1;
+  /** Adds and removes issued in this event-loop turn, sent as one script call (in order). */
+  private queued: QueuedOperation[] = [];
+  private flushScheduled: NodeJS.Immediate | undefined;
   private readonly onMessage = (channel: string, message: string): void => {
     if (channel !== this.channel) return;
     const counts = parseCountMessage(message);
@@ -74,37 +86,53 @@ export class RedisPresenceStore implements PresenceStore {
     await this.subscriber.subscribe(this.channel);
   }
 
-  async add(topic: string, connectionId: string, meta: string): Promise<PresenceChange> {
-    const [added, count, version] = await this.redis.presenceAdd(
-      this.seqKey,
-      this.base,
-      this.channel,
-      this.nodeId,
-      connectionId,
-      topic,
-      meta,
-      this.generation,
+  add(topic: string, connectionId: string, meta: string): Promise<PresenceChange> {
+    return this.enqueue('a', connectionId, topic, meta);
+  }
+
+  remove(topic: string, connectionId: string): Promise<PresenceChange> {
+    return this.enqueue('r', connectionId, topic, '');
+  }
+
+  removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]> {
+    return Promise.all(topics.map((topic) => this.enqueue('r', connectionId, topic, '')));
+  }
+
+  /**
+   * Joins and leaves are queued and sent once per event-loop turn as one
+   * `apply` script (one round trip, one announcement) in the order they were
+   * made. Under a connect storm that is one call for many joins.
+   */
+  private enqueue(kind: 'a' | 'r', connectionId: string, topic: string, meta: string): Promise<PresenceChange> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ kind, connectionId, topic, meta, resolve, reject });
+      this.flushScheduled ??= setImmediate(() => this.flush());
+    });
+  }
+
+  /** Sends what is queued now. Other commands call it first, so none overtakes an earlier join or leave. */
+  private flush(): void {
+    clearImmediate(this.flushScheduled);
+    this.flushScheduled = undefined;
+    if (this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    const argv: string[] = [];
+    for (const op of batch) argv.push(op.kind, op.connectionId, op.topic, op.meta);
+    this.redis.presenceApply(this.seqKey, this.base, this.channel, this.nodeId, this.generation, ...argv).then(
+      (flat) => {
+        batch.forEach((op, i) => {
+          op.resolve({ topic: op.topic, changed: flat[i * 3] === 1, count: Number(flat[i * 3 + 1]), version: Number(flat[i * 3 + 2]) });
+        });
+      },
+      (err: unknown) => {
+        for (const op of batch) op.reject(err);
+      },
     );
-    return { topic, count, version, changed: added === 1 };
-  }
-
-  async remove(topic: string, connectionId: string): Promise<PresenceChange> {
-    const [change] = await this.removeMany(connectionId, [topic]);
-    return change as PresenceChange;
-  }
-
-  async removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]> {
-    if (topics.length === 0) return [];
-    const flat = await this.redis.presenceRemove(this.seqKey, this.base, this.channel, this.nodeId, connectionId, ...topics);
-    return topics.map((topic, i) => ({
-      topic,
-      changed: flat[i * 3] === 1,
-      count: Number(flat[i * 3 + 1]),
-      version: Number(flat[i * 3 + 2]),
-    }));
   }
 
   async count(topic: string): Promise<TopicCount> {
+    this.flush();
     const [count, version] = await this.redis.presenceCount(this.seqKey, this.base, topic);
     return { topic, count, version };
   }
@@ -115,11 +143,13 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async heartbeat(): Promise<LivenessState> {
+    this.flush();
     const known = await this.redis.presenceHeartbeat(this.seqKey, this.base, this.nodeId, this.nodeTtlMs);
     return known === 1 ? 'alive' : 'lost';
   }
 
   async restore(memberships: readonly Membership[]): Promise<void> {
+    this.flush();
     this.generation += 1;
     const generation = this.generation;
     // Every chunk is queued synchronously, on one connection, before any later
@@ -150,6 +180,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async close(): Promise<void> {
+    this.flush();
     this.subscriber.off('message', this.onMessage);
     this.listeners.clear();
     if (this.subscribed && this.subscriber.status === 'ready') {
@@ -158,6 +189,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   private async removeNodes(target: string): Promise<ReapResult> {
+    this.flush();
     const [flatRemoved, flatCounts] = await this.redis.presenceRemoveNodes(this.seqKey, this.base, this.channel, target);
     const removed: ReapedMembership[] = [];
     for (let i = 0; i + 3 < flatRemoved.length; i += 4) {

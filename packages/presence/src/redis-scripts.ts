@@ -6,12 +6,11 @@ import type { Redis } from 'ioredis';
  * ioredis commands. ioredis runs them with EVALSHA and falls back to EVAL
  * after NOSCRIPT, so a Redis that restarted empty needs nothing from us.
  */
-const SCRIPT_NAMES = ['add', 'remove', 'count', 'heartbeat', 'restore', 'restore-finish', 'remove-nodes'] as const;
+const SCRIPT_NAMES = ['apply', 'count', 'heartbeat', 'restore', 'restore-finish', 'remove-nodes'] as const;
 type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 const COMMAND_NAMES: Record<ScriptName, string> = {
-  add: 'presenceAdd',
-  remove: 'presenceRemove',
+  apply: 'presenceApply',
   count: 'presenceCount',
   heartbeat: 'presenceHeartbeat',
   restore: 'presenceRestore',
@@ -30,8 +29,7 @@ export type ScriptArg = string | number;
 
 /** The presence commands; every one takes KEYS[1] = the version counter, then ARGV (ARGV[1] = key base). */
 export interface PresenceCommands {
-  presenceAdd(seqKey: string, ...argv: ScriptArg[]): Promise<[number, number, number]>;
-  presenceRemove(seqKey: string, ...argv: ScriptArg[]): Promise<number[]>;
+  presenceApply(seqKey: string, ...argv: ScriptArg[]): Promise<number[]>;
   presenceCount(seqKey: string, ...argv: ScriptArg[]): Promise<[number, number]>;
   presenceHeartbeat(seqKey: string, ...argv: ScriptArg[]): Promise<number>;
   presenceRestore(seqKey: string, ...argv: ScriptArg[]): Promise<number>;

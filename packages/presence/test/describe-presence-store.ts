@@ -67,6 +67,32 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       ]);
     });
 
+    it('applies joins and leaves made without waiting in the order they were made', async () => {
+      const node = await (await setup()).store('node-a');
+      const [single, many] = await Promise.all([
+        Promise.all([
+          node.add('chan', 'c1', '{}'),
+          node.remove('chan', 'c1'),
+          node.add('chan', 'c1', '{}'),
+          node.add('chan', 'c2', '{}'),
+          node.remove('chan', 'c3'),
+        ]),
+        node.removeMany('c2', ['chan', 'other']),
+      ]);
+      expect([...single, ...many].map((c) => c.changed)).toEqual([true, true, true, true, false, true, false]);
+      expect((await node.count('chan')).count).toBe(1);
+    });
+
+    it('many joins at once all land and the last count announced is the total', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      const seenByB = recordCounts(b);
+      await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).add('crowd', `c${i}`, '{}')));
+      expect((await a.count('crowd')).count).toBe(200);
+      await vi.waitFor(() => expect(seenByB.filter((c) => c.topic === 'crowd').at(-1)?.count).toBe(200));
+    });
+
     it('gives every change of a topic a larger version, whichever node makes it', async () => {
       const fixture = await setup();
       const a = await fixture.store('node-a');
