@@ -41,7 +41,9 @@ export async function redisCostPerMessage(cluster: BenchCluster, admin: Redis, m
     });
     const before = await commandCalls(admin);
     for (let i = 0; i < messages; i++) {
-      const ack = (await sender.timeout(10_000).emitWithAck(channel, { data: { message: String(i), roomId: null, roomChannel: channel } })) as { ok?: boolean };
+      const ack = (await sender
+        .timeout(10_000)
+        .emitWithAck(channel, { data: { message: String(i), roomId: null, roomChannel: channel } })) as { ok?: boolean };
       if (ack.ok !== true) throw new Error(`channel message refused: ${JSON.stringify(ack)}`);
     }
     await all;
