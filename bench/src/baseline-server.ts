@@ -51,25 +51,13 @@ io.on('connection', (socket: Socket) => {
     const payload = args[0] as Payload | undefined;
     switch (event) {
       case 'join-channel':
-      case 'join-room': {
-        const isRoom = event === 'join-room';
-        const room = roomOf(payload, isRoom);
-        if (room === undefined) return ack?.(REFUSED);
-        void socket.join(room);
-        if (!guidePresence) return ack?.({ ok: true });
-        io.to(room).emit(event, payload);
-        announceCount(room, isRoom ? 'room-online-users' : 'online-users', payload).then(
-          () => ack?.({ ok: true }),
-          (err: Error) => ack?.({ ok: false, error: { code: 'INTERNAL', message: err.message } }),
-        );
-        return;
-      }
+      case 'join-room':
       case 'leave-channel':
       case 'leave-room': {
-        const isRoom = event === 'leave-room';
+        const isRoom = event.endsWith('-room');
         const room = roomOf(payload, isRoom);
         if (room === undefined) return ack?.(REFUSED);
-        void socket.leave(room);
+        void (event.startsWith('join') ? socket.join(room) : socket.leave(room));
         if (!guidePresence) return ack?.({ ok: true });
         io.to(room).emit(event, payload);
         announceCount(room, isRoom ? 'room-online-users' : 'online-users', payload).then(
