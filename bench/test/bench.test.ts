@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { registerTeardown } from '@realtime/testing';
+import { registerTeardown, spawnProcess } from '@realtime/testing';
 
 const RUN_BENCH = fileURLToPath(new URL('../dist/run-bench.js', import.meta.url));
 
@@ -17,12 +16,11 @@ it('runs both implementations side by side and writes a results table with ratio
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   registerTeardown(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'RESULTS.md');
-  const child = spawn(process.execPath, [RUN_BENCH, '--quick', '--reps', '1', '--only', 'connect,memory', '--out', out], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { child, exited } = spawnProcess(process.execPath, [RUN_BENCH, '--quick', '--reps', '1', '--only', 'connect,memory', '--out', out]);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.stdout.resume();
+  const code = await exited;
   expect(code, stderr).toBe(0);
   // Progress is shown while it runs.
   expect(stderr).toContain('connect ours:');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, requireBinary } from '@realtime/local-cluster';
-import { connectClient, emitWithAck, guideEnvelope, registerTeardown } from '@realtime/testing';
+import { connectClient, emitWithAck, guideEnvelope, spawnProcess } from '@realtime/testing';
 
 /** `npm run cluster` is `node apps/cluster/dist/cli.js` after the build; the test runs the built CLI. */
 const CLI = join(REPO_ROOT, 'apps/cluster/dist/cli.js');
@@ -23,15 +23,9 @@ function refused(url: string): Promise<boolean> {
 
 describe('npm run cluster (apps/cluster/dist/cli.js)', () => {
   it('shows its progress, serves through nginx at the URL it prints, and stops everything on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, '--nodes', '2', '--port', '0'], {
+    const { child, exited } = spawnProcess(process.execPath, [CLI, '--nodes', '2', '--port', '0'], {
       cwd: REPO_ROOT,
       env: { ...process.env, REDIS_URL: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    registerTeardown(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
     });
     const lines: string[] = [];
     let stderr = '';

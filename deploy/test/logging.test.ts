@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, vi } from 'vitest';
 import { SERVER_MAIN, startServerNode } from '@realtime/local-cluster';
-import { connectClient, registerTeardown } from '@realtime/testing';
+import { connectClient, registerTeardown, spawnProcess } from '@realtime/testing';
 
 /** What a log collector (or a person at a terminal) gets from a node's stdout. */
 describe('node logs', () => {
@@ -37,14 +37,8 @@ describe('node logs', () => {
   });
 
   it('LOG_PRETTY=true: readable single lines, still with the node id; a bad value stops the start naming the variable', async () => {
-    const child = spawn(process.execPath, [SERVER_MAIN], {
+    const { child, exited } = spawnProcess(process.execPath, [SERVER_MAIN], {
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ID: 'pretty-1', LOG_PRETTY: 'true', LOG_LEVEL: 'info', REDIS_URL: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    registerTeardown(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
     });
     const lines: string[] = [];
     createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
