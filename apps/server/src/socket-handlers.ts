@@ -7,6 +7,7 @@ import {
   type Ack,
   type JoinAck,
   type RelayedEnvelope,
+  type EnvelopeData,
   type EnvelopeRequirements,
   type ValidationLimits,
 } from '@realtime/protocol';
@@ -66,15 +67,22 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     return n;
   };
 
+  const topicOf = (data: EnvelopeData, room: boolean): string =>
+    room ? roomTopic(data.roomChannel, data.roomId as string) : channelTopic(data.roomChannel);
+
+  const describeTopic = (data: EnvelopeData, room: boolean): string =>
+    room ? `room "${data.roomId as string}" of channel "${data.roomChannel}"` : `channel "${data.roomChannel}"`;
+
+  /** A join or leave ack: the cluster-wide count, unless the store could not give one. */
+  const countAck = (onlineUsers: number | undefined): JoinAck => (onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
+
   async function join(socket: RealtimeSocket, payload: unknown, ack: AckFn | undefined, room: boolean): Promise<void> {
     const result = validateEnvelope(payload, room ? ROOM_CONTROL : CHANNEL_CONTROL, limits);
     if (!result.ok) return refuse(ack, result.error.code, result.error.message);
-    const { roomChannel, roomId } = result.envelope.data;
-    const topic = room ? roomTopic(roomChannel, roomId as string) : channelTopic(roomChannel);
+    const topic = topicOf(result.envelope.data, room);
     if (socket.rooms.has(topic)) {
       // Joining twice counts once and announces nothing.
-      const onlineUsers = await presence.count(topic);
-      return ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
+      return ack?.(countAck(await presence.count(topic)));
     }
     if (subscriptionCount(socket) >= config.maxSubscriptionsPerConnection) {
       return refuse(
@@ -88,26 +96,22 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     // Joined locally first: the joiner receives its own join-* and every later count.
     socket.join(topic);
     metrics.joins.inc({ kind: room ? 'room' : 'channel' });
-    const onlineUsers = await presence.join(socket.id, topic, envelope);
-    ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
+    ack?.(countAck(await presence.join(socket.id, topic, envelope)));
   }
 
   async function leave(socket: RealtimeSocket, payload: unknown, ack: AckFn | undefined, room: boolean): Promise<void> {
     const result = validateEnvelope(payload, room ? ROOM_CONTROL : CHANNEL_CONTROL, limits);
     if (!result.ok) return refuse(ack, result.error.code, result.error.message);
-    const { roomChannel, roomId } = result.envelope.data;
-    const topic = room ? roomTopic(roomChannel, roomId as string) : channelTopic(roomChannel);
+    const topic = topicOf(result.envelope.data, room);
     if (!socket.rooms.has(topic)) {
-      const what = room ? `room "${roomId as string}" of channel "${roomChannel}"` : `channel "${roomChannel}"`;
-      return refuse(ack, ErrorCode.NOT_A_MEMBER, `this connection is not in ${what}`);
+      return refuse(ack, ErrorCode.NOT_A_MEMBER, `this connection is not in ${describeTopic(result.envelope.data, room)}`);
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
     rememberIdentity(socket, envelope);
     // Left locally first: the remaining members are told, the leaver has its ack.
     socket.leave(topic);
     metrics.leaves.inc({ kind: room ? 'room' : 'channel' });
-    const onlineUsers = await presence.leave(socket.id, topic, envelope);
-    ack?.(onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
+    ack?.(countAck(await presence.leave(socket.id, topic, envelope)));
   }
 
   /**
@@ -119,14 +123,13 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     const room = event === ProtocolEvent.NotifyRoom;
     const result = validateEnvelope(payload, room ? ROOM_MESSAGE : CHANNEL_MESSAGE, limits);
     if (!result.ok) return refuse(ack, result.error.code, result.error.message);
-    const { roomChannel, roomId } = result.envelope.data;
-    if (!room && roomChannel !== event) {
+    const data = result.envelope.data;
+    if (!room && data.roomChannel !== event) {
       return refuse(ack, ErrorCode.INVALID_PAYLOAD, `data.roomChannel must equal the event name "${event}"`);
     }
-    const topic = room ? roomTopic(roomChannel, roomId as string) : channelTopic(roomChannel);
+    const topic = topicOf(data, room);
     if (!socket.rooms.has(topic)) {
-      const what = room ? `room "${roomId as string}" of channel "${roomChannel}"` : `channel "${roomChannel}"`;
-      return refuse(ack, ErrorCode.NOT_A_MEMBER, `join ${what} before sending to it`);
+      return refuse(ack, ErrorCode.NOT_A_MEMBER, `join ${describeTopic(data, room)} before sending to it`);
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
     rememberIdentity(socket, envelope);
