@@ -84,7 +84,7 @@ httpServer.listen(port, '127.0.0.1', () => {
 });
 
 process.on('SIGTERM', () => {
-  io.close();
+  void io.close();
   pub.disconnect();
   sub.disconnect();
   process.exit(0);

@@ -36,14 +36,14 @@ async function startNode(
     child.once('exit', (code, signal) => reject(new Error(`${implementation} node ${index} exited (${code ?? signal}) while starting`))),
   );
   const port = new Promise<number>((resolve) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.includes('"listening"')) return;
       const entry = JSON.parse(line) as { port?: number };
       if (typeof entry.port === 'number') resolve(entry.port);
     });
   });
   const inspectorUrl = new Promise<string>((resolve) => {
-    createInterface({ input: child.stderr! }).on('line', (line) => {
+    createInterface({ input: child.stderr }).on('line', (line) => {
       const match = /Debugger listening on (ws:\/\/\S+)/.exec(line);
       if (match) resolve(match[1] as string);
     });

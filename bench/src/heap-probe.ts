@@ -11,7 +11,9 @@ export class HeapProbe {
 
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (raw) => {
-      const message = JSON.parse(raw.toString()) as { id?: number; result?: unknown };
+      const message = JSON.parse(
+        Buffer.isBuffer(raw) ? raw.toString() : Buffer.concat(Array.isArray(raw) ? raw : [Buffer.from(raw)]).toString(),
+      ) as { id?: number; result?: unknown };
       if (message.id !== undefined) this.pending.get(message.id)?.(message.result);
     });
   }

@@ -316,5 +316,5 @@ ${lines.join('\n')}
 
 Figures are whole-system: the load generator (2 worker processes), both server nodes and Redis share the machine's cores, so a saturated generator caps both implementations alike. Only ratios from one run count.
 `;
-writeFileSync(args.out as string, markdown);
-process.stdout.write(`\n${header}\n${lines.join('\n')}\n\nWritten to ${args.out as string}\n`);
+writeFileSync(args.out, markdown);
+process.stdout.write(`\n${header}\n${lines.join('\n')}\n\nWritten to ${args.out}\n`);

@@ -87,7 +87,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         const nodeId = `${prefix}-${i + 1}`;
         return startServerNode({
           nodeId,
-          redisUrl: redisUrl as string,
+          redisUrl: redisUrl,
           ...(options.env === undefined ? {} : { env: options.env }),
           keepLogs: options.keepLogs ?? true,
           ...(options.onNodeLog === undefined ? {} : { onLog: (entry: LogEntry) => options.onNodeLog?.(nodeId, entry) }),

@@ -89,7 +89,7 @@ export async function startNginx(options: LocalNginxOptions): Promise<LocalNginx
     await waitForPort(host, port, child.exited);
   } catch (err) {
     await child.stop('SIGKILL');
-    throw new Error(`nginx did not start: ${(err as Error).message}\n${stderr}`);
+    throw new Error(`nginx did not start: ${(err as Error).message}\n${stderr}`, { cause: err });
   }
   return {
     host,

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { OPTION_SPECS, SCENARIOS, type LoadTestOptions, type ScenarioName, type TransportMode } from './options.js';
+import { OPTION_SPECS, SCENARIOS, type LoadTestOptions } from './options.js';
 import { SCENARIO_DESCRIPTIONS } from './scenarios/index.js';
 
 /** A command line that cannot be understood; the message says what to do. */
@@ -76,7 +76,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       options[spec.key] = String(raw);
     }
   }
-  return { help: false, options: options as LoadTestOptions & { scenario?: ScenarioName; transport?: TransportMode } };
+  return { help: false, options: options };
 }
 
 /** --help: every option with its default, the scenarios, exit statuses and examples. */

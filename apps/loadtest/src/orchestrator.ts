@@ -46,7 +46,7 @@ export async function orchestrate(
   }
 
   return new Promise<WorkerResult[]>((resolve, reject) => {
-    const results: (WorkerResult | undefined)[] = new Array(ends.length).fill(undefined);
+    const results: (WorkerResult | undefined)[] = Array.from({ length: ends.length }, () => undefined);
     const barriers = new Map<string, unknown[]>();
     let received = 0;
     let finished = false;

@@ -53,6 +53,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   }
 
   const app = Fastify({
+    // The cast picks Fastify's logger type for the instance (pino's Logger would leak into every route type).
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines would be one per long-polling request: noise, not signal.
     logController: new LogController({ disableRequestLogging: true }),

@@ -61,7 +61,7 @@ export function encodeIdentity(identity: SenderIdentity): string {
 export function decodeIdentity(meta: string): SenderIdentity {
   try {
     const parsed: unknown = JSON.parse(meta);
-    if (typeof parsed === 'object' && parsed !== null) return parsed as SenderIdentity;
+    if (typeof parsed === 'object' && parsed !== null) return parsed;
   } catch {
     // Meta written by another version or damaged: the leave still goes out, without identity.
   }

@@ -66,22 +66,23 @@ export function instrumentNode(io: Server, metrics: Metrics): void {
   const adapter = nsp.adapter as unknown as HookableAdapter;
   const tally = metrics.messagesOutTally;
   let pendingKind: OutboundKind | undefined;
-  const encode = adapter._encode;
+  // Bound copies of the originals: the wrappers below call them with the adapter as `this`.
+  const encode = adapter._encode.bind(adapter);
   adapter._encode = function (packet, packetOpts) {
     const type = packet.type;
     pendingKind = type === PACKET_EVENT || type === PACKET_BINARY_EVENT ? outboundKind(packet.data?.[0]) : undefined;
-    return encode.call(this, packet, packetOpts);
+    return encode(packet, packetOpts);
   };
-  const apply = adapter.apply;
+  const apply = adapter.apply.bind(adapter);
   adapter.apply = function (opts, callback) {
     const kind = pendingKind;
     pendingKind = undefined;
     // Not a broadcast (fetchSockets, socketsJoin, …): nothing is sent.
-    if (kind === undefined) return apply.call(this, opts, callback);
+    if (kind === undefined) return apply(opts, callback);
     if (opts.rooms.size === 1 && (opts.except === undefined || opts.except.size === 0)) {
       const [room] = opts.rooms;
       tally[kind] += this.rooms.get(room as string)?.size ?? 0;
-      return apply.call(this, opts, callback);
+      return apply(opts, callback);
     }
     let recipients = 0;
     apply.call(this, opts, (socket) => {

@@ -81,10 +81,9 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     });
   }
 
-  const publish = clients.publisher.publish.bind(clients.publisher) as (
-    channel: string | Buffer,
-    message: string | Buffer,
-  ) => Promise<number>;
+  const publish: (channel: string | Buffer, message: string | Buffer) => Promise<number> = clients.publisher.publish.bind(
+    clients.publisher,
+  );
   // The adapter calls publish() without handling its promise: a rejection
   // there would be unhandled and crash the node. Failures become a metric.
   (clients.publisher as unknown as { publish: typeof publish }).publish = (channel, message) =>
@@ -104,7 +103,7 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   return {
     ...clients,
     async close() {
-      await Promise.allSettled(all.map((client) => (client.status === 'ready' ? client.quit() : client.disconnect())));
+      await Promise.allSettled(all.map((client) => (client.status === 'ready' ? client.quit() : Promise.resolve(client.disconnect()))));
     },
   };
 }

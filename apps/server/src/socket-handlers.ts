@@ -81,8 +81,11 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     if (!result.ok) return refuse(ack, result.error.code, result.error.message);
     const topic = topicOf(result.envelope.data, room);
     if (socket.rooms.has(topic)) {
-      // Joining twice counts once and announces nothing.
-      return ack?.(countAck(await presence.count(topic)));
+      // Joining twice counts once and announces nothing. Awaited before the
+      // ack is looked at: every call below must run whether or not the
+      // client asked for an ack (the guide's clients never do).
+      const onlineUsers = await presence.count(topic);
+      return ack?.(countAck(onlineUsers));
     }
     if (subscriptionCount(socket) >= config.maxSubscriptionsPerConnection) {
       return refuse(
@@ -94,9 +97,11 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
     rememberIdentity(socket, envelope);
     // Joined locally first: the joiner receives its own join-* and every later count.
-    socket.join(topic);
+    // Both adapters in use (in-memory base and Redis) join synchronously.
+    void socket.join(topic);
     metrics.joins.inc({ kind: room ? 'room' : 'channel' });
-    ack?.(countAck(await presence.join(socket.id, topic, envelope)));
+    const onlineUsers = await presence.join(socket.id, topic, envelope);
+    ack?.(countAck(onlineUsers));
   }
 
   async function leave(socket: RealtimeSocket, payload: unknown, ack: AckFn | undefined, room: boolean): Promise<void> {
@@ -109,9 +114,10 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
     rememberIdentity(socket, envelope);
     // Left locally first: the remaining members are told, the leaver has its ack.
-    socket.leave(topic);
+    void socket.leave(topic);
     metrics.leaves.inc({ kind: room ? 'room' : 'channel' });
-    ack?.(countAck(await presence.leave(socket.id, topic, envelope)));
+    const onlineUsers = await presence.leave(socket.id, topic, envelope);
+    ack?.(countAck(onlineUsers));
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   uniqueKeyPrefix,
 } from '@realtime/testing';
 import { startTestNode as startNodeWith } from './support/start-test-node.js';
+import { channelTopic, roomTopic } from '../src/index.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -251,6 +252,51 @@ describe.each(['memory', 'redis'] as const)('on one node with %s state', (backen
       stay.disconnect();
       await vi.waitFor(async () => expect(await node.presence.count('c\u001fc')).toBe(0));
       await vi.waitFor(() => expect(node.presence.announcedTopics).toBe(0));
+    });
+  });
+
+  // The guide's clients never pass an ack callback; the protocol must not care.
+  describe.each(['with', 'without'] as const)('every event has the same effect %s an ack callback', (style) => {
+    /** Emits the way the style says; without an ack, nothing comes back to wait for. */
+    async function send(socket: Socket, event: string, payload: unknown): Promise<void> {
+      if (style === 'with') {
+        expect(await emitWithAck(socket, event, payload)).toMatchObject({ ok: true });
+      } else {
+        socket.emit(event, payload);
+      }
+    }
+
+    it('joins and leaves reach presence (store and other members); messages are relayed', async () => {
+      const { url, node } = await startTestNode();
+      const watcher = await connectClient(url);
+      const actor = await connectClient(url);
+      await joinChannel(watcher, 'style');
+      await joinRoom(watcher, 'style', 'r');
+      const channelJoin = nextEvent<RelayedEnvelope>(watcher, 'join-channel', (e) => e.clientId === actor.id);
+      const roomJoin = nextEvent<RelayedEnvelope>(watcher, 'join-room', (e) => e.clientId === actor.id);
+      const channelCount = nextEvent<OnlineUsersEnvelope>(watcher, 'online-users', (e) => e.data.onlineUsers === 2);
+      const roomCount = nextEvent<OnlineUsersEnvelope>(watcher, 'room-online-users', (e) => e.data.onlineUsers === 2);
+      await send(actor, 'join-channel', guideEnvelope({ roomChannel: 'style' }, actor));
+      await send(actor, 'join-room', guideEnvelope({ roomChannel: 'style', roomId: 'r' }, actor));
+      await Promise.all([channelJoin, roomJoin, channelCount, roomCount]);
+      // The mechanism: the store holds the membership, not only the local Socket.IO room.
+      expect(await node.presence.count(channelTopic('style'))).toBe(2);
+      expect(await node.presence.count(roomTopic('style', 'r'))).toBe(2);
+
+      const message = nextEvent<RelayedEnvelope>(watcher, 'style');
+      const roomMessage = nextEvent<RelayedEnvelope>(watcher, 'notify-room');
+      await send(actor, 'style', guideEnvelope({ roomChannel: 'style', message: 'm' }, actor));
+      await send(actor, 'notify-room', guideEnvelope({ roomChannel: 'style', roomId: 'r', message: 'rm' }, actor));
+      expect((await message).data.message).toBe('m');
+      expect((await roomMessage).data.message).toBe('rm');
+
+      const channelLeave = nextEvent<RelayedEnvelope>(watcher, 'leave-channel', (e) => e.clientId === actor.id);
+      const roomLeave = nextEvent<RelayedEnvelope>(watcher, 'leave-room', (e) => e.clientId === actor.id);
+      await send(actor, 'leave-channel', guideEnvelope({ roomChannel: 'style' }, actor));
+      await send(actor, 'leave-room', guideEnvelope({ roomChannel: 'style', roomId: 'r' }, actor));
+      await Promise.all([channelLeave, roomLeave]);
+      expect(await node.presence.count(channelTopic('style'))).toBe(1);
+      expect(await node.presence.count(roomTopic('style', 'r'))).toBe(1);
     });
   });
 

@@ -46,7 +46,7 @@ function logicalLines(text: string): string[] {
 function jsonArray(text: string, what: string): string[] {
   const parsed: unknown = JSON.parse(text);
   if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new Error(`${what} must be a JSON array of strings`);
-  return parsed as string[];
+  return parsed;
 }
 
 /** Splits leading `--flag=value` options from the rest. */

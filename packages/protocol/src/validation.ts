@@ -30,6 +30,7 @@ export interface EnvelopeRequirements {
 export type ValidationResult = { ok: true; envelope: ClientEnvelope } | { ok: false; error: ProtocolError };
 
 // C0 controls, DEL and C1 controls.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 function invalid(message: string): ValidationResult {

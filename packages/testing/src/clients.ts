@@ -44,7 +44,7 @@ export async function connectClient(url: string, options: ClientOptions = {}): P
 /** Connects `n` clients, a bounded number at a time. */
 export async function connectClients(url: string | string[], n: number, options: ClientOptions = {}): Promise<Socket[]> {
   const urls = Array.isArray(url) ? url : [url];
-  const sockets: Socket[] = new Array(n);
+  const sockets: Socket[] = new Array<Socket>(n);
   const concurrency = 25;
   for (let start = 0; start < n; start += concurrency) {
     const batch = [];

@@ -1,6 +1,6 @@
 import { onTestFinished } from 'vitest';
 
-type Teardown = () => Promise<unknown> | unknown;
+type Teardown = () => unknown;
 
 /** Teardowns registered outside a test (in `beforeAll`): run by `runSuiteTeardowns` after the file. */
 const suiteTeardowns: Teardown[] = [];

@@ -54,7 +54,7 @@ export async function startTestRedis(): Promise<TestRedis> {
   }
   if (hasRedisServerBinary()) {
     const proc = await startRedisProcess();
-    return { url: proc.url, source: 'redis-server', stop: proc.stop };
+    return { url: proc.url, source: 'redis-server', stop: () => proc.stop() };
   }
   throw new Error(
     'Tests need a real Redis. Either set REDIS_URL (e.g. redis://127.0.0.1:6379), ' +

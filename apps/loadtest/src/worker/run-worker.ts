@@ -9,7 +9,8 @@ import type { ParentMessage, WorkerInit } from './protocol.js';
  * itself.
  */
 export async function runWorker(end: WorkerEnd): Promise<void> {
-  let ctx: WorkerContext | undefined;
+  // Set once the init message arrived; messages before it have no context to go to.
+  let ctx: WorkerContext | undefined = undefined;
   let resolveInit: (init: WorkerInit) => void = () => undefined;
   let resolveClose: () => void = () => undefined;
   const initialized = new Promise<WorkerInit>((resolve) => (resolveInit = resolve));
