@@ -79,7 +79,7 @@ describe('docker-compose.yml', () => {
     for (const name of Object.keys(environment)) expect(known, `${name} is not read by apps/server/src/config.ts`).toContain(name);
     const config = loadConfig(environment);
     expect(server.expose?.map(String)).toEqual([String(config.port)]);
-    const redisUrl = new URL(config.redisUrl as string);
+    const redisUrl = new URL(config.redis?.url ?? '');
     expect(redisUrl.hostname).toBe('redis');
     expect(redisUrl.port || '6379').toBe('6379');
     expect(services.redis!.ports).toBeUndefined();

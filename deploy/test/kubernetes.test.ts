@@ -107,7 +107,7 @@ describe('k8s/ (kubectl kustomize)', () => {
     const known = serverEnvNames();
     for (const name of Object.keys(settings)) expect(known, `${name} is not read by apps/server/src/config.ts`).toContain(name);
     const config = loadConfig(settings);
-    expect(config.redisUrl).toBeDefined();
+    expect(config.redis).toBeDefined();
     expect(config.logPretty).toBe(false);
     // The pod name, not a ConfigMap value shared by every pod.
     expect(settings.NODE_ID).toBeUndefined();
