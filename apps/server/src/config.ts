@@ -72,7 +72,8 @@ export interface Config {
   /**
    * HTTP_IDLE_TIMEOUT_MS: an HTTP connection (not a WebSocket) with no
    * traffic at all for this long is closed. Must exceed PING_INTERVAL_MS,
-   * which is how long a long-polling GET is held. Default 60 000.
+   * which is how long a long-polling GET is held. Default 75 000: longer than the 60 s
+   * keep-alive of common load balancers, so the LB, not the node, closes idle upstream connections first.
    */
   httpIdleTimeoutMs: number;
   /** PRESENCE_ANNOUNCE_INTERVAL_MS: at most one count announcement per topic per interval per node. Default 250. */
@@ -168,7 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
   // At most 10 minutes each: beyond that a vanished client is never noticed in practice.
   const pingIntervalMs = integer(env, 'PING_INTERVAL_MS', 10_000, 100, 600_000);
   const pingTimeoutMs = integer(env, 'PING_TIMEOUT_MS', 5_000, 100, 600_000);
-  const httpIdleTimeoutMs = integer(env, 'HTTP_IDLE_TIMEOUT_MS', 60_000, 1000, MAX_TIMER_MS);
+  const httpIdleTimeoutMs = integer(env, 'HTTP_IDLE_TIMEOUT_MS', 75_000, 1000, MAX_TIMER_MS);
   if (httpIdleTimeoutMs <= pingIntervalMs) {
     throw new ConfigError(
       `HTTP_IDLE_TIMEOUT_MS (${httpIdleTimeoutMs}) must exceed PING_INTERVAL_MS (${pingIntervalMs}): ` +

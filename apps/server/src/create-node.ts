@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { clusterAdapter } from './cluster-adapter.js';
@@ -67,13 +68,25 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines would be one per long-polling request: noise, not signal.
     logController: new LogController({ disableRequestLogging: true }),
-    // Partial requests cannot hold sockets: the whole request within
-    // requestTimeout (checked every connectionsCheckingInterval), and no
-    // HTTP connection silent past connectionTimeout. WebSockets are exempt
-    // (ws clears the socket timeout on upgrade; Engine.IO pings them).
-    requestTimeout: config.httpRequestTimeoutMs,
-    connectionTimeout: config.httpIdleTimeoutMs,
-    http: { connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(config.httpRequestTimeoutMs / 2))) },
+    // Partial requests cannot hold sockets: the whole request (headers and
+    // body) within requestTimeout, checked every connectionsCheckingInterval,
+    // and no HTTP connection silent past the idle timeout. WebSockets are
+    // exempt (ws clears the socket timeout on upgrade; Engine.IO pings them).
+    // Node reads requestTimeout and the checking interval only when the
+    // server is constructed, so the server is made here, not by Fastify.
+    serverFactory: (handler) => {
+      const server = createHttpServer(
+        {
+          requestTimeout: config.httpRequestTimeoutMs,
+          headersTimeout: Math.min(config.httpRequestTimeoutMs, 60_000),
+          connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(config.httpRequestTimeoutMs / 2))),
+          keepAliveTimeout: config.httpIdleTimeoutMs,
+        },
+        handler,
+      );
+      server.setTimeout(config.httpIdleTimeoutMs);
+      return server;
+    },
   });
   const originRefusals = new OriginRefusalReporter({
     count: () => metrics.originRefusals.inc(),

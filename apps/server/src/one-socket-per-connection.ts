@@ -10,12 +10,16 @@ import type { RealtimeServer } from './socket-types.js';
  * real client connects once per connection (socket.io-client multiplexes
  * by namespace, and this server has one); it may reconnect the namespace
  * after leaving it, since the first socket is then gone.
+ * Register it after every other namespace middleware.
  */
 export function allowOneSocketPerConnection(io: RealtimeServer, metrics: Metrics): void {
   const holder = new WeakMap<object, string>();
   io.use((socket, next) => {
-    const current = holder.get(socket.conn);
-    if (current !== undefined && io.of('/').sockets.has(current)) {
+    // Set from this check until the socket disconnects: Socket.IO connects a
+    // socket a tick after its middlewares pass, and CONNECT packets that
+    // arrive in between must see it. Registered last, so nothing after this
+    // check can refuse the socket and leave the mark behind.
+    if (holder.has(socket.conn)) {
       metrics.refusedEvents.inc({ code: ErrorCode.CONNECTION_LIMIT });
       const err = new Error(ErrorCode.CONNECTION_LIMIT) as Error & { data: unknown };
       err.data = { code: ErrorCode.CONNECTION_LIMIT, message: 'this connection already has a socket: open another connection instead' };

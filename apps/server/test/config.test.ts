@@ -29,7 +29,7 @@ const INTEGERS: readonly { name: string; field: keyof Config; fallback: number; 
   { name: 'PING_INTERVAL_MS', field: 'pingIntervalMs', fallback: 10_000, min: 100, max: 600_000 },
   { name: 'PING_TIMEOUT_MS', field: 'pingTimeoutMs', fallback: 5_000, min: 100, max: 600_000 },
   { name: 'HTTP_REQUEST_TIMEOUT_MS', field: 'httpRequestTimeoutMs', fallback: 30_000, min: 100, max: 2_147_483_647 },
-  { name: 'HTTP_IDLE_TIMEOUT_MS', field: 'httpIdleTimeoutMs', fallback: 60_000, min: 1000, max: 2_147_483_647 },
+  { name: 'HTTP_IDLE_TIMEOUT_MS', field: 'httpIdleTimeoutMs', fallback: 75_000, min: 1000, max: 2_147_483_647 },
 ];
 
 /**
@@ -71,7 +71,7 @@ describe('loadConfig', () => {
       pingIntervalMs: 10_000,
       pingTimeoutMs: 5_000,
       httpRequestTimeoutMs: 30_000,
-      httpIdleTimeoutMs: 60_000,
+      httpIdleTimeoutMs: 75_000,
       presenceAnnounceIntervalMs: 250,
       presenceEventsMaxMembers: 0,
       adapterMode: 'classic',

@@ -9,6 +9,10 @@ export interface RedisProcess {
   kill(): Promise<void>;
   /** Starts a new, empty server on the same port (after `kill`). */
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing answers (a hung Redis). */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -77,5 +81,16 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
 
   await start();
   const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`;
-  return { port, url: `redis://${auth}127.0.0.1:${port}`, kill, start, stop: kill };
+  return {
+    port,
+    url: `redis://${auth}127.0.0.1:${port}`,
+    kill,
+    start,
+    stop: async () => {
+      child?.kill('SIGCONT'); // a paused server cannot act on SIGKILL's aftermath otherwise
+      await kill();
+    },
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
+  };
 }
