@@ -138,7 +138,10 @@ describe('through the nginx load balancer (deploy/nginx/nginx.conf)', () => {
     expect(allowed.headers['access-control-allow-credentials']).toBe('true');
     const refused = await httpRequest(handshake, { headers: { origin: 'https://evil.example.net' } });
     expect(refused.status).toBe(403);
-    expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+    // The refused page may read its refusal, but never with credentials.
+    expect(refused.headers['access-control-allow-origin']).toBe('https://evil.example.net');
+    expect(refused.headers['access-control-allow-credentials']).toBeUndefined();
+    expect(refused.body).toContain('add it to CORS_ORIGINS');
   });
 
   it('nginx answers its own health route; the nodes’ routes answer through it', async () => {
