@@ -144,6 +144,21 @@ describe('realtime-loadtest against a 2-node cluster', () => {
     expect(p.joinEventsPerMember.min).toBeGreaterThanOrEqual(1);
     expect(p.joinEventsPerMember.max).toBe(100);
     expect(report.joins).toMatchObject({ attempts: 100, ok: 100, failed: 0 });
+    // Every join's emit → ack time, in the bins as in the percentiles. They are the joins' figures: those
+    // pass through HDR's encoding between processes, which keeps 3 significant digits.
+    expectSanePercentiles(p.ackLatency);
+    for (const [stat, value] of Object.entries(report.joins.latency)) {
+      expect(Math.abs(p.ackLatency[stat as keyof LatencyPercentiles] - value), stat).toBeLessThanOrEqual(value / 500 + 0.001);
+    }
+    expect(p.ackLatencyBins.reduce((a, b) => a + b.count, 0)).toBe(100);
+    // The counts over time start with nobody told anything and end with everyone at 100.
+    const points = p.countOverTime.points;
+    expect(points[0]).toMatchObject({ atMs: 0, told: 0, max: 0 });
+    expect(points.at(-1)).toMatchObject({ told: 100, min: 100, median: 100, max: 100, atExpected: 100 });
+    expect(points.at(-1)!.atMs).toBeGreaterThanOrEqual(p.timeToSettleMs!);
+    expect(points.every((q, i) => i === 0 || q.atMs > points[i - 1]!.atMs)).toBe(true);
+    expect(p.joinEventsPerMember.distribution.reduce((a, b) => a + b.count, 0)).toBe(100);
+    expect(p.onlineUsersPerMember.distribution.reduce((a, b) => a + b.count, 0)).toBe(100);
   });
 
   it('churn: clients leave, rejoin, disconnect and reconnect while others publish, with no false losses', async () => {
