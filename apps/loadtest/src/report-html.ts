@@ -4,6 +4,8 @@ import { COLORS, lineChart, noDataNote } from './html-charts.js';
 import { escape } from './html-escape.js';
 import type { LatencyPercentiles } from './latency-recorder.js';
 import type { LoadTestReport } from './report.js';
+import { stormSection } from './report-html-storm.js';
+import { verdictSection } from './report-html-verdict.js';
 import { formatSummary } from './summary.js';
 
 interface LatencyRow {
@@ -127,12 +129,10 @@ function latencySection(report: LoadTestReport): string {
 
 /**
  * A self-contained page (inline SVG and CSS, no script from anywhere): the
- * verdict, the summary, latency, per-second charts, and the JSON report.
+ * verdict, the scenario's own figures (join-storm), the summary, latency,
+ * per-second charts, and the JSON report.
  */
 export function renderHtmlReport(report: LoadTestReport): string {
-  const verdict = report.passed
-    ? '<p class="pass">PASS</p>'
-    : `<p class="fail">FAIL</p><ul>${report.failedChecks.map((c) => `<li>${escape(c)}</li>`).join('')}</ul>`;
   const warnings =
     report.warnings.length === 0 ? '' : `<h2>Warnings</h2><ul>${report.warnings.map((w) => `<li>${escape(w)}</li>`).join('')}</ul>`;
   // `</` never appears inside the embedded JSON, so it cannot end the script element.
@@ -148,6 +148,7 @@ h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; } h3 { font-size
 pre { background: #f8fafc; border: 1px solid #e2e8f0; padding: 12px; font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
 table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #e2e8f0; padding: 4px 8px; text-align: right; } thead th, tbody th { background: #f8fafc; } tbody th { text-align: left; }
 .pass { color: #059669; font-weight: 700; font-size: 18px; } .fail { color: #dc2626; font-weight: 700; font-size: 18px; }
+ul.checks { list-style: none; padding-left: 4px; } ul.held span { color: #059669; } ul.failed span { color: #dc2626; }
 figure { margin: 16px 0; } figcaption { font-size: 13px; color: #475569; } figure.no-data p { color: #64748b; margin: 4px 0; }
 details { margin-top: 24px; }
 </style>
@@ -155,8 +156,9 @@ details { margin-top: 24px; }
 <body>
 <h1>realtime-loadtest: ${escape(report.scenario)}</h1>
 <p>${escape(report.startedAt)} → ${escape(report.endedAt)} (${report.wallSeconds} s) · targets ${report.options.targets.map(escape).join(', ')}</p>
-${verdict}
+${verdictSection(report)}
 ${warnings}
+${report.presence === null ? '' : stormSection(report.presence)}
 <h2>Summary</h2>
 <pre id="summary">${escape(formatSummary(report))}</pre>
 <h2>Latency and deliveries (measured window)</h2>
