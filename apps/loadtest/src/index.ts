@@ -22,7 +22,9 @@ export type { LoadTestReport, RateStats, TargetReport, ReportOptions } from './r
 export type { LatencyPercentiles } from './latency-recorder.js';
 export type { FailureSummary } from './failures.js';
 export type { GeneratorCpu } from './cpu-monitor.js';
-export type { PresenceReport } from './scenarios/join-storm.js';
+export type { PerMemberEvents, PresenceReport } from './scenarios/storm-report.js';
+export type { CountOverTime, CountPoint } from './scenarios/storm-counts.js';
+export type { Bin, Spread } from './distribution.js';
 export type { ChurnWorkerStats } from './scenarios/churn.js';
 export type { TimelinePoint } from './timeline.js';
 export type { ProgressSnapshot } from './progress.js';

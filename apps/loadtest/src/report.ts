@@ -4,7 +4,8 @@ import { mergeHistograms, percentilesOf, type LatencyPercentiles } from './laten
 import { accountLosses } from './loss-accounting.js';
 import { messageCounts, type ResolvedOptions, type ScenarioName } from './options.js';
 import { mergeChurn, type ChurnWorkerStats } from './scenarios/churn.js';
-import { mergePresence, type PresenceReport } from './scenarios/join-storm.js';
+import { stormChecks } from './scenarios/storm-checks.js';
+import { mergePresence, type PresenceReport } from './scenarios/storm-report.js';
 import type { TimelinePoint } from './timeline.js';
 import type { PhaseStats, WorkerResult } from './worker/protocol.js';
 
@@ -179,13 +180,7 @@ export function buildReport({ options, results, startedAt, endedAt, runStart, ti
     failedChecks.push(`${total} other failures: ${others.map(([key, n]) => `${key} ×${n}`).join(', ')}`);
   }
   if (messaging && losses.expected === 0) failedChecks.push('no delivery was expected: nothing was measured');
-  if (presence !== null) {
-    if (!presence.settled) {
-      failedChecks.push(`presence did not settle: ${presence.settledMembers} of ${presence.members} members ended at ${presence.expected}`);
-    }
-    if (presence.decreases > 0)
-      failedChecks.push(`${presence.membersWithDecrease} members saw their count go down (${presence.decreases} times)`);
-  }
+  if (presence !== null) for (const check of stormChecks(presence)) if (!check.passed) failedChecks.push(check.text);
 
   const warnings: string[] = [];
   for (const c of cpu) {

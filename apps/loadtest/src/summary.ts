@@ -127,9 +127,16 @@ export function formatSummary(report: LoadTestReport): string {
       `              all joins acked in ${t(p.timeToAckAllMs)}; counts settled ${t(p.timeToSettleMs)} after the storm started, ` +
         `${after(p.lastAckToSettleMs, 'the last ack')}, ${after(p.lastJoinEventToSettleMs, 'the last join-channel')}`,
     );
+    const a = p.ackLatency;
+    if (a.count > 0) {
+      lines.push(
+        `              join acks (emit → ack) p50 ${ms(a.p50)} ms, p90 ${ms(a.p90)} ms, p99 ${ms(a.p99)} ms, max ${ms(a.max)} ms (${n(a.count)} joins)`,
+      );
+    }
+    const spread = (s: { min: number; median: number; max: number }): string => `${s.min}/${s.median}/${s.max}`;
     lines.push(
-      `              online-users per member min/mean/max ${p.onlineUsersPerMember.min}/${p.onlineUsersPerMember.mean}/${p.onlineUsersPerMember.max}, ` +
-        `join-channel per member ${p.joinEventsPerMember.min}/${p.joinEventsPerMember.mean}/${p.joinEventsPerMember.max}`,
+      `              online-users per member min/median/max ${spread(p.onlineUsersPerMember)}, ` +
+        `join-channel per member ${spread(p.joinEventsPerMember)}`,
     );
   }
   if (report.failures.total > 0) {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort, registerTeardown, startCluster, startTestRedis, uniqueKeyPrefix } from '@realtime/testing';
 import { OPTION_SPECS, runLoadTest, type LatencyPercentiles, type LoadTestReport } from '../src/index.js';
+import { bars, cells, element, expectNoData, seriesPoints, textOf } from './html-page.js';
 
 /**
  * The load tester against a real cluster: two server processes on one Redis.
@@ -144,6 +145,95 @@ describe('realtime-loadtest against a 2-node cluster', () => {
     expect(p.joinEventsPerMember.min).toBeGreaterThanOrEqual(1);
     expect(p.joinEventsPerMember.max).toBe(100);
     expect(report.joins).toMatchObject({ attempts: 100, ok: 100, failed: 0 });
+    // Every join's emit → ack time, in the bins as in the percentiles. They are the joins' figures: those
+    // pass through HDR's encoding between processes, which keeps 3 significant digits.
+    expectSanePercentiles(p.ackLatency);
+    for (const [stat, value] of Object.entries(report.joins.latency)) {
+      expect(Math.abs(p.ackLatency[stat as keyof LatencyPercentiles] - value), stat).toBeLessThanOrEqual(value / 500 + 0.001);
+    }
+    expect(p.ackLatencyBins.reduce((a, b) => a + b.count, 0)).toBe(100);
+    // The counts over time start with nobody told anything and end with everyone at 100.
+    const points = p.countOverTime.points;
+    expect(points[0]).toMatchObject({ atMs: 0, told: 0, max: 0 });
+    expect(points.at(-1)).toMatchObject({ told: 100, min: 100, median: 100, max: 100, atExpected: 100 });
+    expect(points.at(-1)!.atMs).toBeGreaterThanOrEqual(p.timeToSettleMs!);
+    expect(points.every((q, i) => i === 0 || q.atMs > points[i - 1]!.atMs)).toBe(true);
+    expect(p.joinEventsPerMember.distribution.reduce((a, b) => a + b.count, 0)).toBe(100);
+    expect(p.onlineUsersPerMember.distribution.reduce((a, b) => a + b.count, 0)).toBe(100);
+  });
+
+  it('join-storm --html, 2 workers: the page shows the ack latency, the counts reaching N, presence events per member and the verdict', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loadtest-storm-'));
+    registerTeardown(() => rm(dir, { recursive: true, force: true }));
+    const [json, html] = [join(dir, 'storm.json'), join(dir, 'storm.html')];
+    const run = await runLoadTest({
+      targets: urls,
+      scenario: 'join-storm',
+      clients: 80,
+      connectRate: 1000,
+      workers: 2,
+      quiet: true,
+      json,
+      html,
+    });
+    expectClean(run);
+    const report = JSON.parse(await readFile(json, 'utf8')) as LoadTestReport;
+    const p = report.presence!;
+    const page = await readFile(html, 'utf8');
+
+    // Ack latency: a histogram of all 80 joins, its bars where the latencies are, and the JSON's percentiles.
+    const ack = element(page, 'figure', 'storm-ack-latency')!;
+    expect(ack).toContain('<svg');
+    const ackBars = bars(ack);
+    expect(ackBars.reduce((a, b) => a + b.count, 0)).toBe(80);
+    const filled = ackBars.filter((b) => b.count > 0);
+    expect(filled[0]!.from).toBeLessThanOrEqual(p.ackLatency.min);
+    expect(filled.at(-1)!.to).toBeGreaterThan(p.ackLatency.max * 0.99);
+    const ackCells = cells(element(page, 'table', 'storm-ack-percentiles')!);
+    expect(ackCells.count).toBe('80');
+    for (const stat of ['p50', 'p90', 'p99', 'max'] as const) expect(ackCells[stat]).toBe(`${p.ackLatency[stat]} ms`);
+    expect(p.ackLatency.count).toBe(80);
+
+    // The count every member sees: min, median and max all end on the N = 80 line; the settle time is marked.
+    const counts = element(page, 'figure', 'storm-counts')!;
+    expect(counts).toContain('N = 80');
+    const nLine = /<line class="expected" data-value="80"[^>]* y1="([\d.]+)"/.exec(counts);
+    expect(nLine).not.toBeNull();
+    for (const series of ['min', 'median', 'max']) {
+      const line = seriesPoints(counts, series);
+      expect(line.length, series).toBeGreaterThan(1);
+      expect(line[0]![1], `${series} starts below N`).toBeGreaterThan(Number(nLine![1]));
+      expect(line.at(-1)![1], `${series} ends at N`).toBe(Number(nLine![1]));
+    }
+    expect(counts).toContain(`data-value="${p.timeToSettleMs}"`);
+    expect(textOf(counts)).toContain(`Every member's count settled at 80, ${p.timeToSettleMs} ms after the storm started`);
+
+    // Presence events per member: the JSON's figures in the table, every member in the histograms.
+    const perMember = element(page, 'table', 'storm-events-per-member')!;
+    const joinRow = cells(/<tr data-event="join-channel">[\s\S]*?<\/tr>/.exec(perMember)![0]);
+    const onlineRow = cells(/<tr data-event="online-users">[\s\S]*?<\/tr>/.exec(perMember)![0]);
+    for (const stat of ['min', 'median', 'mean', 'max'] as const) {
+      expect(joinRow[stat]).toBe(String(p.joinEventsPerMember[stat]));
+      expect(onlineRow[stat]).toBe(String(p.onlineUsersPerMember[stat]));
+    }
+    expect(p.joinEventsPerMember.max).toBe(80);
+    expect(bars(element(page, 'figure', 'storm-join-events')!).reduce((a, b) => a + b.count, 0)).toBe(80);
+    expect(bars(element(page, 'figure', 'storm-online-users-events')!).reduce((a, b) => a + b.count, 0)).toBe(80);
+
+    // The verdict, in words.
+    const verdict = textOf(element(page, 'section', 'verdict')!);
+    expect(verdict).toMatch(/^ PASS Every check held: /);
+    expect(verdict).toContain(`✓ all 80 joins acknowledged, the last ${p.timeToAckAllMs} ms after the storm started`);
+    expect(verdict).toContain(`✓ every member's count settled at 80, ${p.timeToSettleMs} ms after the storm started`);
+    expect(verdict).toContain("✓ no member's count ever went down");
+
+    // A storm sends no messages: those charts are notes, not empty frames.
+    for (const id of ['latency-table', 'latency-over-time', 'throughput-over-time', 'sent-over-time']) {
+      expectNoData(page, id, 'the join-storm scenario sends no messages');
+    }
+    // The page is the JSON report's run.
+    const embedded = /<script type="application\/json" id="report">([\s\S]*?)<\/script>/.exec(page)![1]!;
+    expect((JSON.parse(embedded) as LoadTestReport).presence).toEqual(p);
   });
 
   it('churn: clients leave, rejoin, disconnect and reconnect while others publish, with no false losses', async () => {

@@ -3,6 +3,7 @@ import { delay, nowMs } from '../clock.js';
 import type { LoadClient } from '../client.js';
 import { channelName, channelTopic } from '../topics.js';
 import type { WorkerContext } from '../worker/context.js';
+import { CountStepRecorder, type WorkerCountSeries } from './storm-counts.js';
 
 /** Presence as one worker's members saw it during the storm. */
 export interface StormWorkerStats {
@@ -28,6 +29,10 @@ export interface StormWorkerStats {
   /** Per member: `join-channel` events received. */
   joinEvents: number[];
   lastJoinEventAt: number | null;
+  /** Per acknowledged member: emitting `join-channel` → its acknowledgement (ms). */
+  ackLatencyMs: number[];
+  /** The counts this worker's members held over time, on the shared grid from `stormStartAt`. */
+  counts: WorkerCountSeries;
 }
 
 /** The shortest silence of presence events that ends a settled storm (ms). */
@@ -46,7 +51,8 @@ interface MemberState {
 /**
  * join-storm: every client connects first (not measured as the storm); then
  * all join one channel at the same instant, in every worker. Each member's
- * `online-users` stream is watched: does it settle at N, how many
+ * join acknowledgement is timed and its `online-users` stream is watched:
+ * which counts was it told when, does it settle at N, how many
  * announcements did it take, did it ever go down? Ends when every member of
  * this worker is acknowledged and settled at N, or at ack-timeout + drain.
  */
@@ -62,6 +68,8 @@ export async function runJoinStorm(ctx: WorkerContext): Promise<void> {
 
   const storm = await ctx.barrier('connected', connected.length);
   const expected = storm.payloads.reduce((a, b) => a + b, 0);
+  const counts = new CountStepRecorder(storm.at);
+  const ackLatencyMs: number[] = [];
   const members: MemberState[] = connected.map((client) => ({
     client,
     acked: null,
@@ -87,6 +95,7 @@ export async function runJoinStorm(ctx: WorkerContext): Promise<void> {
       if (typeof count !== 'number') return;
       const now = nowMs();
       presenceEvent(now);
+      counts.change(now, member.last, count);
       member.onlineUsers++;
       if (member.last !== undefined && count < member.last) member.decreases++;
       if (count === expected && member.last !== expected) member.reachedAt = now;
@@ -107,7 +116,9 @@ export async function runJoinStorm(ctx: WorkerContext): Promise<void> {
     members.map(async (member) => {
       const outcome = await ctx.join(member.client, topic);
       member.acked = outcome.ok;
-      if (outcome.ok) lastAckAt = nowMs();
+      if (!outcome.ok) return;
+      lastAckAt = nowMs();
+      ackLatencyMs.push(outcome.ms);
     }),
   );
 
@@ -118,6 +129,7 @@ export async function runJoinStorm(ctx: WorkerContext): Promise<void> {
   const settled = (): boolean => members.every((m) => m.acked === false || m.last === expected);
   const quiet = (): boolean => nowMs() - lastPresenceAt >= Math.max(PRESENCE_QUIET_MS, 3 * longestGap);
   while (!ctx.aborted && nowMs() < deadline && !(settled() && quiet())) await delay(Math.min(20, deadline - nowMs()), ctx.signal);
+  const endedAt = nowMs();
 
   const finalCounts: Record<string, number> = {};
   for (const m of members) {
@@ -140,80 +152,7 @@ export async function runJoinStorm(ctx: WorkerContext): Promise<void> {
     onlineUsersEvents: members.map((m) => m.onlineUsers),
     joinEvents: members.map((m) => m.joins),
     lastJoinEventAt,
-  };
-}
-
-/** The storm as the report shows it; times in ms from the storm's start. */
-export interface PresenceReport {
-  members: number;
-  expected: number;
-  /** Every member's last count equals `expected`. */
-  settled: boolean;
-  settledMembers: number;
-  /** The count the members settled at (the most common last count). */
-  settledCount: number | null;
-  finalCounts: Record<string, number>;
-  /** Storm start → last join acknowledged. */
-  timeToAckAllMs: number | null;
-  /** Storm start → every member's count at `expected`. */
-  timeToSettleMs: number | null;
-  /** Last join acknowledged → settled (negative when counts settled before the last ack arrived). */
-  lastAckToSettleMs: number | null;
-  /** Last `join-channel` delivered to any member → settled (negative when counts settled before the last one arrived). */
-  lastJoinEventToSettleMs: number | null;
-  acked: number;
-  ackFailures: number;
-  decreases: number;
-  membersWithDecrease: number;
-  onlineUsersPerMember: { min: number; mean: number; max: number };
-  joinEventsPerMember: { min: number; mean: number; max: number };
-}
-
-function spread(values: readonly number[]): { min: number; mean: number; max: number } {
-  if (values.length === 0) return { min: 0, mean: 0, max: 0 };
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  for (const v of values) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-    sum += v;
-  }
-  return { min, mean: Math.round((sum / values.length) * 10) / 10, max };
-}
-
-export function mergePresence(stats: readonly (StormWorkerStats | null)[]): PresenceReport | null {
-  const present = stats.filter((s): s is StormWorkerStats => s !== null);
-  if (present.length === 0) return null;
-  const start = Math.min(...present.map((s) => s.stormStartAt));
-  const members = present.reduce((a, s) => a + s.members, 0);
-  const settledMembers = present.reduce((a, s) => a + s.settledMembers, 0);
-  const settled = settledMembers === members && present.every((s) => s.settledAt !== null);
-  const settledAt = settled ? Math.max(...present.map((s) => s.settledAt as number)) : null;
-  const acks = present.map((s) => s.lastAckAt).filter((t): t is number => t !== null);
-  const lastAckAt = acks.length > 0 ? Math.max(...acks) : null;
-  const joinEvents = present.map((s) => s.lastJoinEventAt).filter((t): t is number => t !== null);
-  const lastJoinEventAt = joinEvents.length > 0 ? Math.max(...joinEvents) : null;
-  const finalCounts: Record<string, number> = {};
-  for (const s of present) for (const [k, n] of Object.entries(s.finalCounts)) finalCounts[k] = (finalCounts[k] ?? 0) + n;
-  const common = Object.entries(finalCounts).sort((a, b) => b[1] - a[1])[0]?.[0];
-  const ms = (t: number | null, from: number | null): number | null => (t === null || from === null ? null : Math.round(t - from));
-  return {
-    members,
-    expected: present[0]!.expected,
-    settled,
-    settledMembers,
-    settledCount: common === undefined || common === 'none' ? null : Number(common),
-    finalCounts,
-    timeToAckAllMs: ms(lastAckAt, start),
-    timeToSettleMs: ms(settledAt, start),
-    lastAckToSettleMs: ms(settledAt, lastAckAt),
-    lastJoinEventToSettleMs: ms(settledAt, lastJoinEventAt),
-    acked: present.reduce((a, s) => a + s.acked, 0),
-    ackFailures: present.reduce((a, s) => a + s.ackFailures, 0),
-    decreases: present.reduce((a, s) => a + s.decreases, 0),
-    membersWithDecrease: present.reduce((a, s) => a + s.membersWithDecrease, 0),
-    onlineUsersPerMember: spread(present.flatMap((s) => s.onlineUsersEvents)),
-    joinEventsPerMember: spread(present.flatMap((s) => s.joinEvents)),
+    ackLatencyMs,
+    counts: counts.finish(members.length, endedAt),
   };
 }
