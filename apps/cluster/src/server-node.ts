@@ -9,6 +9,14 @@ export interface LocalNode {
   readonly port: number;
   /** The node itself, bypassing the load balancer. */
   readonly url: string;
+  /**
+   * The node's Prometheus port (METRICS_PORT, logged as `metricsPort` in its
+   * listening line), never behind the load balancer; undefined for a server
+   * that serves /metrics on its main port only.
+   */
+  readonly metricsPort: number | undefined;
+  /** Where Prometheus scrapes this node: the metrics port, or the main port for a server without one. */
+  readonly metricsUrl: string;
   readonly pid: number | undefined;
   /** Parsed JSON log lines so far (empty unless `keepLogs`). */
   readonly logs: readonly LogEntry[];
@@ -29,7 +37,7 @@ export interface LocalNodeOptions {
   host?: string;
   /** The node's port. Default 0: the node picks one and logs it. */
   port?: number;
-  /** Environment added to the node's (PORT, HOST, NODE_ID and REDIS_URL are set from the options). */
+  /** Environment added to the node's (PORT, HOST, NODE_ID and REDIS_URL are set from the options; METRICS_PORT defaults to 0). */
   env?: Record<string, string>;
   /** Keep every parsed log line in `logs` (tests). Default true. */
   keepLogs?: boolean;
@@ -42,8 +50,8 @@ export async function startServerNode(options: LocalNodeOptions): Promise<LocalN
   const logs: LogEntry[] = [];
   const waiters = new Set<(entry: LogEntry) => void>();
   let stderr = '';
-  let onListening!: (port: number) => void;
-  const listening = new Promise<number>((resolve) => (onListening = resolve));
+  let onListening!: (ports: { port: number; metricsPort: number | undefined }) => void;
+  const listening = new Promise<{ port: number; metricsPort: number | undefined }>((resolve) => (onListening = resolve));
 
   const child = spawnChild({
     name: options.nodeId,
@@ -51,6 +59,9 @@ export async function startServerNode(options: LocalNodeOptions): Promise<LocalN
     args: [SERVER_MAIN],
     env: {
       ...process.env,
+      // Several nodes share this host: each takes a free metrics port (the
+      // default, 9464, would collide) and logs it in its listening line.
+      METRICS_PORT: '0',
       ...options.env,
       PORT: String(options.port ?? 0),
       HOST: host,
@@ -69,13 +80,15 @@ export async function startServerNode(options: LocalNodeOptions): Promise<LocalN
         entry = { raw: line };
       }
       if (keepLogs) logs.push(entry);
-      if (entry.event === 'listening' && typeof entry.port === 'number') onListening(entry.port);
+      if (entry.event === 'listening' && typeof entry.port === 'number') {
+        onListening({ port: entry.port, metricsPort: typeof entry.metricsPort === 'number' ? entry.metricsPort : undefined });
+      }
       options.onLog?.(entry);
       for (const waiter of waiters) waiter(entry);
     },
   });
 
-  const port = await Promise.race([
+  const { port, metricsPort } = await Promise.race([
     listening,
     child.exited.then(({ code, signal }) => {
       throw new Error(`node ${options.nodeId} exited (${code ?? signal}) before listening: ${stderr}${JSON.stringify(logs.slice(-5))}`);
@@ -86,6 +99,8 @@ export async function startServerNode(options: LocalNodeOptions): Promise<LocalN
     nodeId: options.nodeId,
     port,
     url: `http://${host}:${port}`,
+    metricsPort,
+    metricsUrl: `http://${host}:${metricsPort ?? port}/metrics`,
     pid: child.pid,
     logs,
     exited: child.exited,
