@@ -1,11 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT, findBinary } from '@realtime/local-cluster';
 import { loadConfig } from '../../apps/server/src/index.js';
 import { startTestNode } from '../../apps/server/test/support/start-test-node.js';
 import { validateKubernetesObject, type KubernetesObject } from './support/kubernetes-schema.js';
+import { render } from './support/kustomize.js';
 import { ingressAllowed, policiesFor, selects, type NetworkPolicy, type Pod } from './support/network-policy.js';
 import { serverEnvNames } from './support/server-settings.js';
 
@@ -20,19 +17,6 @@ import { serverEnvNames } from './support/server-settings.js';
 const IMAGE_USER_UID = 1000;
 /** METRICS_PORT's default: the port the server serves Prometheus metrics on, apart from PORT. */
 const METRICS_PORT = 9464;
-
-function render(dir: string): KubernetesObject[] {
-  const kubectl = findBinary('kubectl');
-  if (kubectl === undefined) {
-    throw new Error('kubectl is not installed: it renders k8s/ with its built-in kustomize (https://kubernetes.io/docs/tasks/tools/)');
-  }
-  const result = spawnSync(kubectl, ['kustomize', join(REPO_ROOT, dir)], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${result.stderr}`);
-  return parseAllDocuments(result.stdout).map((doc) => {
-    if (doc.errors.length > 0) throw new Error(`kustomize output is not YAML: ${doc.errors.join('; ')}`);
-    return doc.toJS() as KubernetesObject;
-  });
-}
 
 type Obj = KubernetesObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
