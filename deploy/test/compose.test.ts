@@ -83,9 +83,11 @@ describe('docker-compose.yml', () => {
     const known = serverEnvNames();
     for (const name of Object.keys(environment)) expect(known, `${name} is not read by apps/server/src/config.ts`).toContain(name);
     const config = loadConfig(environment);
-    // The public port and the metrics port (METRICS_PORT's default), neither published.
-    expect(server.expose?.map(String)).toEqual([String(config.port), '9464']);
-    const redisUrl = new URL(config.redisUrl as string);
+    // Metrics on a port of their own, so the public port (behind the load balancer) has no /metrics.
+    expect(config.metricsPort).toBe(9464);
+    // The public port and the metrics port, neither published.
+    expect(server.expose?.map(String)).toEqual([String(config.port), String(config.metricsPort)]);
+    const redisUrl = new URL(config.redis?.url ?? '');
     expect(redisUrl.hostname).toBe('redis');
     expect(redisUrl.port || '6379').toBe('6379');
     expect(services.redis!.ports).toBeUndefined();

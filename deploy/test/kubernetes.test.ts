@@ -15,8 +15,6 @@ import { serverEnvNames } from './support/server-settings.js';
 
 /** The `node` user of the official Node.js images, which the Dockerfile's runtime stage runs as. */
 const IMAGE_USER_UID = 1000;
-/** METRICS_PORT's default: the port the server serves Prometheus metrics on, apart from PORT. */
-const METRICS_PORT = 9464;
 
 type Obj = KubernetesObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -98,7 +96,7 @@ describe('k8s/ (kubectl kustomize)', () => {
     const known = serverEnvNames();
     for (const name of Object.keys(settings)) expect(known, `${name} is not read by apps/server/src/config.ts`).toContain(name);
     const config = loadConfig(settings);
-    expect(config.redisUrl).toBeDefined();
+    expect(config.redis).toBeDefined();
     expect(config.logPretty).toBe(false);
     // The pod name, not a ConfigMap value shared by every pod.
     expect(settings.NODE_ID).toBeUndefined();
@@ -125,16 +123,19 @@ describe('k8s/ (kubectl kustomize)', () => {
       expect(backend.port.name ?? backend.port.number).toBe(backend.port.name === undefined ? servicePort.port : servicePort.name);
     }
 
+    // METRICS_PORT: /metrics on a port of its own, which the Service and the Ingress don't lead to.
+    expect(config.metricsPort, 'METRICS_PORT').toBeDefined();
+    expect(config.metricsPort).not.toBe(config.port);
     const metrics = container.ports.find((p: Obj) => p.name === 'metrics');
-    expect(metrics?.containerPort).toBe(METRICS_PORT);
+    expect(metrics?.containerPort).toBe(config.metricsPort);
     const annotations = deployment.spec.template.metadata.annotations as Record<string, string>;
     expect(annotations).toMatchObject({
       'prometheus.io/scrape': 'true',
-      'prometheus.io/port': String(METRICS_PORT),
+      'prometheus.io/port': String(config.metricsPort),
       'prometheus.io/path': '/metrics',
     });
     // Neither the Service (so neither the Ingress behind it) leads to the metrics port.
-    for (const p of service.spec.ports) expect(resolve(p.targetPort), p.name).not.toBe(METRICS_PORT);
+    for (const p of service.spec.ports) expect(resolve(p.targetPort), p.name).not.toBe(config.metricsPort);
   });
 
   it('pods spread over zones (best effort) and over nodes (a hard rule that ignores tainted nodes and old ReplicaSets)', () => {
@@ -179,6 +180,7 @@ describe('k8s/ (kubectl kustomize)', () => {
     }
 
     const config = loadConfig(settings);
+    const metricsPort = config.metricsPort as number;
     const redisPort = Number(new URL(settings.REDIS_URL as string).port || 6379);
     const controller: Pod = { namespace: 'ingress-nginx', labels: { 'app.kubernetes.io/name': 'ingress-nginx' } };
     const prometheus: Pod = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
@@ -188,12 +190,12 @@ describe('k8s/ (kubectl kustomize)', () => {
     const may = (from: Pod, to: Pod, port: number): boolean => ingressAllowed(policies, from, to, port);
     expect({
       'controller → server:http': may(controller, server, config.port),
-      'controller → server:metrics': may(controller, server, METRICS_PORT),
+      'controller → server:metrics': may(controller, server, metricsPort),
       'controller → redis': may(controller, redis, redisPort),
-      'prometheus → server:metrics': may(prometheus, server, METRICS_PORT),
+      'prometheus → server:metrics': may(prometheus, server, metricsPort),
       'prometheus → server:http': may(prometheus, server, config.port),
       'neighbour → server:http': may(neighbour, server, config.port),
-      'neighbour → server:metrics': may(neighbour, server, METRICS_PORT),
+      'neighbour → server:metrics': may(neighbour, server, metricsPort),
       'neighbour → redis': may(neighbour, redis, redisPort),
       'server → redis': may(server, redis, redisPort),
       'server → server:http': may(server, server, config.port),

@@ -22,7 +22,8 @@ beforeAll(async () => {
 });
 
 async function scrape(node: LocalNode): Promise<Map<string, MetricFamily>> {
-  const response = await fetch(`${node.url}/metrics`);
+  // Where Prometheus scrapes it: the node's own metrics port (apps/cluster starts nodes with METRICS_PORT=0).
+  const response = await fetch(node.metricsUrl);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   return parsePrometheusText(await response.text());
@@ -59,15 +60,16 @@ describe('the Prometheus text parser used here', () => {
 });
 
 describe('GET /metrics', () => {
-  it('is valid Prometheus text: prefixed names, counters end in _total, units in the names, the default process metrics included', async () => {
+  it('is valid Prometheus text: prefixed names, counters end in _total, units in the names, the default process metrics under their standard names', async () => {
     const families = await scrape(nodes[0]!);
     for (const family of families.values()) {
-      expect(family.name).toMatch(/^realtime_[a-z0-9_]+$/);
+      // Ours are realtime_*; prom-client's defaults keep the names stock Node.js dashboards query.
+      expect(family.name).toMatch(/^(realtime|process|nodejs)_[a-z0-9_]+$/);
       expect(family.help, family.name).toBeTruthy();
       expect(family.type, family.name).not.toBe('untyped');
       if (family.type === 'counter') expect(family.name).toMatch(/_total$/);
       // prom-client's own gauges of active handles are named *_total; ours are not.
-      else if (!family.name.startsWith('realtime_nodejs_active_')) expect(family.name).not.toMatch(/_total$/);
+      else if (!family.name.startsWith('nodejs_active_')) expect(family.name).not.toMatch(/_total$/);
     }
     const types = Object.fromEntries([...families.values()].map((f) => [f.name, f.type]));
     expect(types).toMatchObject({
@@ -83,14 +85,19 @@ describe('GET /metrics', () => {
       realtime_presence_announcements_total: 'counter',
       realtime_redis_reconnects_total: 'counter',
       realtime_redis_errors_total: 'counter',
+      realtime_event_handling_seconds: 'histogram',
+      realtime_connections_opened_total: 'counter',
+      realtime_connections_closed_total: 'counter',
+      realtime_origin_refusals_total: 'counter',
       // prom-client's defaults: event-loop lag, CPU, memory, handles, GC.
-      realtime_nodejs_eventloop_lag_seconds: 'gauge',
-      realtime_nodejs_eventloop_lag_p99_seconds: 'gauge',
-      realtime_process_cpu_seconds_total: 'counter',
-      realtime_process_resident_memory_bytes: 'gauge',
-      realtime_nodejs_gc_duration_seconds: 'histogram',
+      nodejs_eventloop_lag_seconds: 'gauge',
+      nodejs_eventloop_lag_p99_seconds: 'gauge',
+      process_cpu_seconds_total: 'counter',
+      process_resident_memory_bytes: 'gauge',
+      nodejs_gc_duration_seconds: 'histogram',
+      nodejs_heap_size_used_bytes: 'gauge',
     });
-    const lag = value(families, 'realtime_nodejs_eventloop_lag_seconds');
+    const lag = value(families, 'nodejs_eventloop_lag_seconds');
     expect(lag).toBeGreaterThanOrEqual(0);
     expect(lag).toBeLessThan(5);
     // Every error code has a series from the start (rate() works from the first scrape).
@@ -147,6 +154,15 @@ describe('GET /metrics', () => {
     expect(delta(0, 'realtime_refused_events_total', { code: 'INVALID_PAYLOAD' })).toBe(1);
     expect(delta(0, 'realtime_presence_announcements_total')).toBeGreaterThan(0);
     expect(delta(1, 'realtime_presence_announcements_total')).toBeGreaterThan(0);
+    expect(delta(0, 'realtime_connections_opened_total')).toBe(2);
+    expect(delta(1, 'realtime_connections_opened_total')).toBe(1);
+    // Handling time: one observation per accepted event, by kind (refusals are not observed).
+    expect(delta(0, 'realtime_event_handling_seconds_count', { event: 'join' })).toBe(3);
+    expect(delta(1, 'realtime_event_handling_seconds_count', { event: 'join' })).toBe(2);
+    expect(delta(0, 'realtime_event_handling_seconds_count', { event: 'message' })).toBe(sends);
+    expect(delta(1, 'realtime_event_handling_seconds_count', { event: 'message' })).toBe(1);
+    expect(delta(0, 'realtime_event_handling_seconds_bucket', { event: 'join', le: '+Inf' })).toBe(3);
+    expect(delta(0, 'realtime_event_handling_seconds_sum', { event: 'join' })).toBeGreaterThan(0);
 
     // Gauges are read at scrape time: what is on each node now.
     expect(value(after1, 'realtime_connected_sockets')).toBe(2);
@@ -167,6 +183,10 @@ describe('GET /metrics', () => {
         1,
       );
       expect(value(now, 'realtime_leaves_total', { kind: 'room' }) - value(after1, 'realtime_leaves_total', { kind: 'room' })).toBe(1);
+      expect(
+        value(now, 'realtime_connections_closed_total', { reason: 'client namespace disconnect' }) -
+          (sampleValue(after1, 'realtime_connections_closed_total', { reason: 'client namespace disconnect' }) ?? 0),
+      ).toBe(1);
     });
   });
 

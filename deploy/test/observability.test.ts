@@ -97,7 +97,7 @@ let families: Map<string, MetricFamily>;
 beforeAll(async () => {
   const redis = await startRedisProcess();
   registerTeardown(() => redis.stop());
-  // METRICS_PORT=0: a free port, whatever else runs on this machine (the default, 9464, may be taken).
+  // METRICS_PORT=0: a metrics port of its own, as deployed, and a free one (9464 may be taken on this machine).
   const node = await startServerProcess({
     nodeId: 'observability-1',
     redisUrl: redis.url,

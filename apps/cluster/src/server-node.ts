@@ -10,12 +10,12 @@ export interface LocalNode {
   /** The node itself, bypassing the load balancer. */
   readonly url: string;
   /**
-   * The node's Prometheus port (METRICS_PORT, logged as `metricsPort` in its
-   * listening line), never behind the load balancer; undefined for a server
-   * that serves /metrics on its main port only.
+   * The port serving /metrics, from `metricsPort` in the node's listening
+   * line: its own (METRICS_PORT, 0 here unless `env` says otherwise), never
+   * behind the load balancer. Undefined if the line lacks it.
    */
   readonly metricsPort: number | undefined;
-  /** Where Prometheus scrapes this node: the metrics port, or the main port for a server without one. */
+  /** Where Prometheus scrapes this node: the metrics port (the main port when the line names none). */
   readonly metricsUrl: string;
   readonly pid: number | undefined;
   /** Parsed JSON log lines so far (empty unless `keepLogs`). */
@@ -59,8 +59,9 @@ export async function startServerNode(options: LocalNodeOptions): Promise<LocalN
     args: [SERVER_MAIN],
     env: {
       ...process.env,
-      // Several nodes share this host: each takes a free metrics port (the
-      // default, 9464, would collide) and logs it in its listening line.
+      // /metrics on a port of its own, as in compose and k8s, so the public
+      // port behind the load balancer has none. 0: several nodes share this
+      // host, so each takes a free one and logs it in its listening line.
       METRICS_PORT: '0',
       ...options.env,
       PORT: String(options.port ?? 0),

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { parseRedisUrl, redisUrlProblem, type ParsedRedisUrl } from './redis-url.js';
 
 /**
  * The node's settings, parsed once from the environment at start-up. Only
@@ -11,8 +12,20 @@ export interface Config {
   port: number;
   /** HOST: listen address. Default 0.0.0.0. */
   host: string;
-  /** REDIS_URL: the cluster's Redis. Unset = a single node with in-memory state. */
-  redisUrl: string | undefined;
+  /**
+   * METRICS_PORT: serve `/metrics` on this port only, apart from the public
+   * one (as Centrifugo's internal port), so a load balancer or Ingress in
+   * front of PORT can never expose it. Unset: `/metrics` is on PORT (one
+   * port for local runs; keep it off the public routes). 0 = a free port.
+   */
+  metricsPort: number | undefined;
+  /**
+   * REDIS_URL: the cluster's Redis, parsed (`redacted` is the only form that
+   * may be logged). Unset = a single node with in-memory state.
+   */
+  redis: ParsedRedisUrl | undefined;
+  /** REDIS_CONNECT_TIMEOUT_MS: how long start-up waits for an unreachable Redis before giving up. Default 10 000. */
+  redisConnectTimeoutMs: number;
   /** REDIS_KEY_PREFIX: prefix of every key and pub/sub channel. Default `rt:`. */
   redisKeyPrefix: string;
   /** NODE_ID: this node's id in logs and presence. Default `<hostname>-<pid>-<random>`. */
@@ -40,6 +53,29 @@ export interface Config {
   heartbeatIntervalMs: number;
   /** NODE_TTL_MS: a node silent this long is dead and reaped. Default 5 000 (≥ 2 × heartbeat). */
   nodeTtlMs: number;
+  /**
+   * PING_INTERVAL_MS / PING_TIMEOUT_MS: Engine.IO heartbeat. A client that
+   * vanishes without closing (a phone losing its network) is detected, and
+   * leaves every count, within interval + timeout. Defaults 10 000 + 5 000 =
+   * at most 15 s (Socket.IO's own defaults, 25 s + 20 s, keep a ghost 45 s).
+   * Shorter costs a ping per client per interval and drops clients on
+   * networks slower than the timeout; longer keeps ghosts in counts.
+   */
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  /**
+   * HTTP_REQUEST_TIMEOUT_MS: a request (headers and body) must arrive in
+   * full within this, or the connection is closed with 408: a client cannot
+   * hold a socket by sending half a request. Default 30 000.
+   */
+  httpRequestTimeoutMs: number;
+  /**
+   * HTTP_IDLE_TIMEOUT_MS: an HTTP connection (not a WebSocket) with no
+   * traffic at all for this long is closed. Must exceed PING_INTERVAL_MS,
+   * which is how long a long-polling GET is held. Default 75 000: longer than the 60 s
+   * keep-alive of common load balancers, so the LB, not the node, closes idle upstream connections first.
+   */
+  httpIdleTimeoutMs: number;
   /** PRESENCE_ANNOUNCE_INTERVAL_MS: at most one count announcement per topic per interval per node. Default 250. */
   presenceAnnounceIntervalMs: number;
   /**
@@ -117,8 +153,28 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`ADAPTER_MODE must be classic or sharded, got "${env.ADAPTER_MODE}"`);
   }
   const redisUrl = env.REDIS_URL?.trim() || undefined;
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
+  if (redisUrl !== undefined) {
+    // The message never quotes the URL: it may hold a password.
+    const problem = redisUrlProblem(redisUrl);
+    if (problem !== undefined) throw new ConfigError(problem);
+  }
+  const maxHttpBufferSizeBytes = integer(env, 'MAX_HTTP_BUFFER_SIZE_BYTES', 1_000_000, 1024);
+  const maxMessageBytes = integer(env, 'MAX_MESSAGE_BYTES', 64 * 1024, 0);
+  if (maxMessageBytes > maxHttpBufferSizeBytes) {
+    throw new ConfigError(
+      `MAX_MESSAGE_BYTES (${maxMessageBytes}) must not exceed MAX_HTTP_BUFFER_SIZE_BYTES (${maxHttpBufferSizeBytes}): ` +
+        'a message that large could never arrive in one frame',
+    );
+  }
+  // At most 10 minutes each: beyond that a vanished client is never noticed in practice.
+  const pingIntervalMs = integer(env, 'PING_INTERVAL_MS', 10_000, 100, 600_000);
+  const pingTimeoutMs = integer(env, 'PING_TIMEOUT_MS', 5_000, 100, 600_000);
+  const httpIdleTimeoutMs = integer(env, 'HTTP_IDLE_TIMEOUT_MS', 75_000, 1000, MAX_TIMER_MS);
+  if (httpIdleTimeoutMs <= pingIntervalMs) {
+    throw new ConfigError(
+      `HTTP_IDLE_TIMEOUT_MS (${httpIdleTimeoutMs}) must exceed PING_INTERVAL_MS (${pingIntervalMs}): ` +
+        'a long-polling request is held that long without traffic',
+    );
   }
   const heartbeatIntervalMs = integer(env, 'HEARTBEAT_INTERVAL_MS', 1500, 50, Math.floor(MAX_TIMER_MS / 2));
   const nodeTtlMs = integer(env, 'NODE_TTL_MS', 5000, 100, MAX_TIMER_MS);
@@ -130,19 +186,25 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
-    redisUrl,
+    metricsPort: env.METRICS_PORT?.trim() ? integer(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
+    redis: redisUrl === undefined ? undefined : parseRedisUrl(redisUrl),
+    redisConnectTimeoutMs: integer(env, 'REDIS_CONNECT_TIMEOUT_MS', 10_000, 100, MAX_TIMER_MS),
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'rt:',
     nodeId: env.NODE_ID?.trim() || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
     logLevel,
     logPretty: boolean(env, 'LOG_PRETTY', false),
-    maxHttpBufferSizeBytes: integer(env, 'MAX_HTTP_BUFFER_SIZE_BYTES', 1_000_000, 1024),
-    maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 64 * 1024, 0),
+    maxHttpBufferSizeBytes,
+    maxMessageBytes,
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1),
     rateLimitEventsPerSecond: integer(env, 'RATE_LIMIT_EVENTS_PER_SECOND', 200, 0),
     rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 400, 1),
     heartbeatIntervalMs,
     nodeTtlMs,
+    pingIntervalMs,
+    pingTimeoutMs,
+    httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, MAX_TIMER_MS),
+    httpIdleTimeoutMs,
     presenceAnnounceIntervalMs: integer(env, 'PRESENCE_ANNOUNCE_INTERVAL_MS', 250, 0, MAX_TIMER_MS),
     presenceEventsMaxMembers: integer(env, 'PRESENCE_EVENTS_MAX_MEMBERS', 0, 0),
     adapterMode,

@@ -1,13 +1,14 @@
+import { createServer as createHttpServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { clusterAdapter } from './cluster-adapter.js';
 import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from '@realtime/presence';
 import type { Config } from './config.js';
-import { registerHttpRoutes } from './http-routes.js';
+import { registerHealthRoutes, registerMetricsRoute } from './http-routes.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { instrumentNode } from './metrics-collector.js';
 import { NodePresence } from './node-presence.js';
-import { corsOptions, isOriginAllowed, originRefusal } from './origin-policy.js';
+import { OriginRefusalReporter, corsOptions, isOriginAllowed, originRefusal, refusalReadableByRefusedOrigin } from './origin-policy.js';
 import { connectRedis, type RedisConnections } from './redis-connections.js';
 import { registerSocketHandlers } from './socket-handlers.js';
 import { socketIoPlugin } from './socket-io-plugin.js';
@@ -21,6 +22,8 @@ export interface RealtimeNode {
   readonly metrics: Metrics;
   /** The port actually bound (PORT=0 picks a free one). */
   readonly port: number;
+  /** The port serving `/metrics`: `port` unless METRICS_PORT is set. */
+  readonly metricsPort: number;
   /**
    * Drains: refuses new connections, closes live ones (clients reconnect
    * elsewhere), removes this node's presence at once, closes Redis. Idempotent.
@@ -38,8 +41,15 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   let redis: RedisConnections | undefined;
   let store: PresenceStore;
   let redisStore: RedisPresenceStore | undefined;
-  if (config.redisUrl !== undefined) {
-    redis = await connectRedis({ url: config.redisUrl, nodeId: config.nodeId, logger, metrics });
+  if (config.redis !== undefined) {
+    redis = await connectRedis({
+      url: config.redis.url,
+      redactedUrl: config.redis.redacted,
+      nodeId: config.nodeId,
+      logger,
+      metrics,
+      connectTimeoutMs: config.redisConnectTimeoutMs,
+    });
     redisStore = new RedisPresenceStore({
       redis: redis.commands,
       subscriber: redis.subscriber,
@@ -58,6 +68,30 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines would be one per long-polling request: noise, not signal.
     logController: new LogController({ disableRequestLogging: true }),
+    // Partial requests cannot hold sockets: the whole request (headers and
+    // body) within requestTimeout, checked every connectionsCheckingInterval,
+    // and no HTTP connection silent past the idle timeout. WebSockets are
+    // exempt (ws clears the socket timeout on upgrade; Engine.IO pings them).
+    // Node reads requestTimeout and the checking interval only when the
+    // server is constructed, so the server is made here, not by Fastify.
+    serverFactory: (handler) => {
+      const server = createHttpServer(
+        {
+          requestTimeout: config.httpRequestTimeoutMs,
+          headersTimeout: Math.min(config.httpRequestTimeoutMs, 60_000),
+          connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(config.httpRequestTimeoutMs / 2))),
+          keepAliveTimeout: config.httpIdleTimeoutMs,
+        },
+        handler,
+      );
+      server.setTimeout(config.httpIdleTimeoutMs);
+      return server;
+    },
+  });
+  const originRefusals = new OriginRefusalReporter({
+    count: () => metrics.originRefusals.inc(),
+    log: (origin, refusals) =>
+      logger.warn({ origin, refusals }, `refused connections from origin ${origin}: add it to CORS_ORIGINS if it should connect`),
   });
   await app.register(socketIoPlugin, {
     serverOptions: {
@@ -65,30 +99,36 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       cors: corsOptions(config.corsOrigins),
       allowRequest: (req, callback) => {
         if (draining) return callback('this node is shutting down: reconnect to another node', false);
-        if (!isOriginAllowed(config.corsOrigins, req)) return callback(originRefusal(req), false);
+        if (!isOriginAllowed(config.corsOrigins, req)) {
+          originRefusals.refused(req.headers.origin);
+          return callback(originRefusal(req), false);
+        }
         callback(null, true);
       },
       maxHttpBufferSize: config.maxHttpBufferSizeBytes,
+      pingInterval: config.pingIntervalMs,
+      pingTimeout: config.pingTimeoutMs,
       serveClient: false,
       transports: ['polling', 'websocket'],
     },
   });
-  registerHttpRoutes(
-    app,
-    {
-      draining: () => draining,
-      redisStatus: () =>
-        redis === undefined
-          ? undefined
-          : {
-              commands: redis.commands.status,
-              publisher: redis.publisher.status,
-              subscriber: redis.subscriber.status,
-              subscriptions: subscriptionsConfirmed ? 'ready' : 'pending',
-            },
-    },
-    metrics,
-  );
+  let presenceRef: NodePresence | undefined = undefined;
+  registerHealthRoutes(app, {
+    draining: () => draining,
+    redisStatus: () =>
+      redis === undefined
+        ? undefined
+        : {
+            commands: redis.commands.status,
+            publisher: redis.publisher.status,
+            subscriber: redis.subscriber.status,
+            subscriptions: subscriptionsConfirmed ? 'ready' : 'pending',
+          },
+    // Routes are served only after start-up, when presence exists.
+    storeResponsive: () => presenceRef?.storeResponsive() ?? false,
+  });
+  // Without METRICS_PORT, /metrics shares the public port; with it, only the metrics listener has it.
+  if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
   await app.ready();
   // Subscribed after the adapter's own (p)subscribe, on the same connection:
   // once this resolves, cross-node messages and counts both reach this node.
@@ -96,6 +136,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   subscriptionsConfirmed = true;
 
   const io = app.io;
+  io.engine.use(refusalReadableByRefusedOrigin(config.corsOrigins));
   instrumentNode(io, metrics);
   const presence = new NodePresence({
     io,
@@ -107,6 +148,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     presenceEventsMaxMembers: config.presenceEventsMaxMembers,
     identityOf: (socketId) => io.of('/').sockets.get(socketId)?.data.identity ?? {},
   });
+  presenceRef = presence;
   registerSocketHandlers({ io, presence, config, metrics, logger });
   await presence.start();
 
@@ -137,7 +179,19 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  logger.info({ port, host: config.host, redis: redis !== undefined, event: 'listening' }, `node listening on ${config.host}:${port}`);
+  let metricsApp: FastifyInstance | undefined;
+  let metricsPort = port;
+  if (config.metricsPort !== undefined) {
+    metricsApp = Fastify({ loggerInstance: app.log, logController: new LogController({ disableRequestLogging: true }) });
+    registerMetricsRoute(metricsApp, metrics);
+    await metricsApp.listen({ port: config.metricsPort, host: config.host });
+    const metricsAddress = metricsApp.server.address();
+    metricsPort = typeof metricsAddress === 'object' && metricsAddress !== null ? metricsAddress.port : config.metricsPort;
+  }
+  logger.info(
+    { port, metricsPort, host: config.host, redis: redis !== undefined, event: 'listening' },
+    `node listening on ${config.host}:${port}` + (metricsApp === undefined ? '' : `, metrics on ${config.host}:${metricsPort}`),
+  );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -149,6 +203,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       io.engine.close();
       await presence.stop();
       await app.close();
+      await metricsApp?.close();
       await redisStore?.close();
       await redis?.close();
       logger.info('drained');
@@ -156,5 +211,5 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     return closing;
   };
 
-  return { config, app, io, presence, metrics, port, close };
+  return { config, app, io, presence, metrics, port, metricsPort, close };
 }

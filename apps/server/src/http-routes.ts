@@ -5,24 +5,33 @@ export interface NodeHealth {
   draining(): boolean;
   /** Undefined when the node runs without Redis. */
   redisStatus(): Record<string, string> | undefined;
+  /**
+   * Whether the presence store answered the heartbeat recently. A hung
+   * Redis keeps its connections "ready" while answering nothing; the
+   * heartbeat's own round trip is the ping, so probes cost Redis nothing.
+   */
+  storeResponsive(): boolean;
 }
 
 /**
  * `/healthz`: the process serves (liveness). `/readyz`: it should get
- * traffic: 503 while draining or while any Redis connection is down. It
- * reads connection states, never pings, so one slow reply can't flap it.
+ * traffic: 503 while draining, while any Redis connection is down, or while
+ * the presence heartbeat has gone unanswered for more than two intervals.
  */
-export function registerHttpRoutes(app: FastifyInstance, health: NodeHealth, metrics: Metrics): void {
+export function registerHealthRoutes(app: FastifyInstance, health: NodeHealth): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const redis = health.redisStatus();
-    const redisReady = redis === undefined || Object.values(redis).every((status) => status === 'ready');
-    const ready = !health.draining() && redisReady;
-    return reply.code(ready ? 200 : 503).send({
-      status: ready ? 'ready' : health.draining() ? 'draining' : 'redis-unavailable',
-      redis: redis ?? 'not configured (single node)',
-    });
+    const connected = redis === undefined || Object.values(redis).every((status) => status === 'ready');
+    const responsive = health.storeResponsive();
+    const ready = !health.draining() && connected && responsive;
+    const status = ready ? 'ready' : health.draining() ? 'draining' : connected ? 'redis-not-answering' : 'redis-unavailable';
+    return reply.code(ready ? 200 : 503).send({ status, redis: redis ?? 'not configured (single node)' });
   });
+}
+
+/** `/metrics`: Prometheus text, on the public port or on METRICS_PORT's own listener. */
+export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): void {
   app.get('/metrics', async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config.js';
+import { serializeErrorSafely } from './log-redaction.js';
 
 /**
  * JSON logs on stdout, the node id on every line. With LOG_PRETTY=true,
@@ -11,6 +12,8 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'nodeId'> & Parti
     level: config.logLevel,
     base: { nodeId: config.nodeId, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Errors are the one place a secret could slip into a line (ioredis attaches AUTH's arguments).
+    serializers: { err: serializeErrorSafely, error: serializeErrorSafely },
   };
   if (config.logPretty !== true) return pino(options);
   // Synchronous, in this thread: lines are not lost when the process exits.

@@ -1,6 +1,15 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { findUnknownSettings } from './known-settings.js';
 import { createLogger } from './logger.js';
 import { startNode } from './create-node.js';
+import { RedisAuthError } from './redis-connections.js';
+
+/** What this node is, in words: the first line it logs. */
+function describeMode(config: Config): string {
+  return config.redis === undefined
+    ? "single node, state in memory: other nodes will not see this node's clients (set REDIS_URL to form a cluster)"
+    : `cluster member via Redis at ${config.redis.redacted}`;
+}
 
 /** Entry point: `npm start`. Configuration comes from the environment (see README). */
 async function main(): Promise<void> {
@@ -19,11 +28,28 @@ async function main(): Promise<void> {
     logger.fatal({ err }, 'unhandled rejection');
     process.exit(1);
   });
+  logger.info(
+    { event: 'mode', mode: config.redis === undefined ? 'memory' : 'redis', redis: config.redis?.redacted },
+    describeMode(config),
+  );
+  for (const { name, suggestion } of findUnknownSettings(process.env)) {
+    logger.warn(
+      { event: 'unknown-setting', variable: name, suggestion },
+      `${name} is not a setting of this server and is ignored` +
+        (suggestion === undefined ? ' (see the configuration table in the README)' : `: did you mean ${suggestion}?`),
+    );
+  }
 
   let node;
   try {
     node = await startNode(config, logger);
   } catch (err) {
+    if (err instanceof RedisAuthError) {
+      // A configuration problem, not a crash: the same exit code as any bad setting.
+      logger.fatal({ event: 'redis-auth-refused' }, err.message);
+      process.stderr.write(`Invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
     logger.fatal({ err }, 'failed to start');
     process.exit(1);
   }

@@ -37,6 +37,10 @@ export class NodePresence {
   private stopped = false;
   private outOfSync = true;
   private storeReachable = true;
+  /** Set by the first heartbeat that reached the store: a first registration is not a resync worth a line. */
+  private registered = false;
+  /** performance.now() of the last heartbeat the store answered; undefined before the first. */
+  private lastHeartbeatAnsweredAt: number | undefined;
   /** Cleanups of disconnected sockets still writing to the store; a drain waits for them. */
   private readonly pending = new Set<Promise<unknown>>();
 
@@ -139,6 +143,16 @@ export class NodePresence {
     this.announcer.close();
   }
 
+  /**
+   * False when the store has not answered a heartbeat for more than two
+   * intervals plus a second: a hung Redis (connections open, no replies) is
+   * seen within about that long, without a ping of its own.
+   */
+  storeResponsive(now = performance.now()): boolean {
+    const answeredAt = this.lastHeartbeatAnsweredAt;
+    return answeredAt !== undefined && now - answeredAt <= 2 * this.options.heartbeatIntervalMs + 1000;
+  }
+
   /** Topics holding announcement state: bounded by the topics with local members. */
   get announcedTopics(): number {
     return this.announcer.size;
@@ -188,16 +202,23 @@ export class NodePresence {
     const { store, logger, metrics } = this.options;
     try {
       const state = await store.heartbeat();
+      this.lastHeartbeatAnsweredAt = performance.now();
       if (state === 'lost' || this.outOfSync) {
         // Cleared before the snapshot: a failure racing the restore marks it again.
         this.outOfSync = false;
-        await store.restore(this.snapshot());
-        metrics.presenceResyncs.inc();
-        logger.info(
-          { reason: state === 'lost' ? 'node unknown to the store' : 'earlier write failed' },
-          'memberships rewritten into the presence store',
-        );
+        const memberships = this.snapshot();
+        await store.restore(memberships);
+        if (!this.registered) {
+          logger.debug({ memberships: memberships.length }, 'registered in the presence store');
+        } else {
+          metrics.presenceResyncs.inc();
+          logger.info(
+            { reason: state === 'lost' ? 'node unknown to the store' : 'earlier write failed', memberships: memberships.length },
+            'memberships rewritten into the presence store',
+          );
+        }
       }
+      this.registered = true;
       const reaped = await store.reapDeadNodes();
       this.announceReaped(reaped.removed, reaped.counts);
       this.offerAll(reaped.counts);

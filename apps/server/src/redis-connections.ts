@@ -20,33 +20,71 @@ export interface RedisConnections {
 }
 
 export interface RedisConnectionOptions {
+  /** The URL with its credentials: handed to ioredis, never logged. */
   url: string;
+  /** The same URL with its password replaced: what logs and errors show. */
+  redactedUrl: string;
   nodeId: string;
   logger: Logger;
   metrics: Metrics;
-  /** How long start-up waits for Redis before giving up. Default 15 000 ms. */
-  connectTimeoutMs?: number;
+  /** How long start-up waits for an unreachable Redis before giving up (REDIS_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
 }
 
-function waitReady(client: Redis, timeoutMs: number, url: string): Promise<void> {
+/** Redis answered, and refused the credentials: retrying cannot help, so start-up stops at once. */
+export class RedisAuthError extends Error {
+  override readonly name = 'RedisAuthError';
+}
+
+/** Redis did not become ready within the connect timeout (unreachable, or not answering). */
+export class RedisUnreachableError extends Error {
+  override readonly name = 'RedisUnreachableError';
+}
+
+/** WRONGPASS (bad user or password), NOAUTH (a password is required), and the pre-6 AUTH replies. */
+function isAuthRefusal(err: Error): boolean {
+  return /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR (invalid password|AUTH <password> called without any password|Client sent AUTH, but no password is set)/.test(
+    err.message,
+  );
+}
+
+function waitReady(client: Redis, timeoutMs: number, redactedUrl: string): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const done = (): void => {
+      clearTimeout(timer);
       client.off('ready', onReady);
+      client.off('error', onError);
+    };
+    const timer = setTimeout(() => {
+      done();
       reject(
-        new Error(`Redis at ${url} did not answer within ${timeoutMs} ms: check REDIS_URL, or unset it to run a single node in memory`),
+        new RedisUnreachableError(
+          `Redis at ${redactedUrl} could not be reached within ${timeoutMs} ms (REDIS_CONNECT_TIMEOUT_MS): ` +
+            'check that it runs and that REDIS_URL names the right host and port, or unset REDIS_URL to run a single node in memory',
+        ),
       );
     }, timeoutMs);
     const onReady = (): void => {
-      clearTimeout(timer);
+      done();
       resolve();
     };
+    const onError = (err: Error): void => {
+      if (!isAuthRefusal(err)) return; // unreachable: keep retrying until the timeout
+      done();
+      // Only the reply's first word: ioredis attaches the AUTH command (and its arguments, the password) to the error.
+      const reply = /^\S+/.exec(err.message)?.[0] ?? 'refused';
+      reject(
+        new RedisAuthError(`Redis at ${redactedUrl} refused the credentials (${reply}): check the user name and password in REDIS_URL`),
+      );
+    };
     client.once('ready', onReady);
+    client.on('error', onError);
   });
 }
 
 export async function connectRedis(options: RedisConnectionOptions): Promise<RedisConnections> {
-  const { url, nodeId, logger, metrics } = options;
+  const { url, redactedUrl, nodeId, logger, metrics } = options;
   const base: RedisOptions = {
     lazyConnect: true,
     // Reconnect forever, backing off to 1 s: a node outlives Redis outages.
@@ -71,7 +109,12 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     client.on('error', (err: Error) => {
       metrics.redisErrors.inc({ connection: name });
       // One line per outage, not one per reconnection attempt.
-      if (healthy) logger.warn({ err, connection: name }, 'Redis connection error; reconnecting');
+      // The error's message and code only: ioredis attaches the failed command with its arguments (AUTH's is the password).
+      if (healthy)
+        logger.warn(
+          { error: { message: err.message, code: (err as { code?: unknown }).code }, connection: name, redis: redactedUrl },
+          'Redis connection error; reconnecting',
+        );
       healthy = false;
     });
     client.on('reconnecting', () => metrics.redisReconnects.inc({ connection: name }));
@@ -95,7 +138,7 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   const all = Object.values(clients);
   for (const client of all) client.connect().catch(() => undefined);
   try {
-    await Promise.all(all.map((client) => waitReady(client, options.connectTimeoutMs ?? 15_000, url)));
+    await Promise.all(all.map((client) => waitReady(client, options.connectTimeoutMs, redactedUrl)));
   } catch (err) {
     for (const client of all) client.disconnect();
     throw err;

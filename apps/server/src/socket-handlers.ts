@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import {
+  DEFAULT_VALIDATION_LIMITS,
   ErrorCode,
   ProtocolEvent,
   ackFailure,
@@ -15,6 +16,7 @@ import type { Config } from './config.js';
 import { stampEnvelope } from './envelopes.js';
 import type { Metrics } from './metrics.js';
 import type { NodePresence } from './node-presence.js';
+import { allowOneSocketPerConnection } from './one-socket-per-connection.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { RealtimeServer, RealtimeSocket } from './socket-types.js';
 import { channelTopic, isTopic, parseTopic, roomTopic } from './topics.js';
@@ -41,14 +43,18 @@ export interface SocketHandlerDeps {
  * here or reject unhandled.
  */
 export function registerSocketHandlers({ io, presence, config, metrics, logger }: SocketHandlerDeps): void {
-  const limits: ValidationLimits = {
-    maxMessageBytes: config.maxMessageBytes,
-    maxIdLength: 256,
-    maxMetadataLength: 1024,
-    maxSourceKeys: 16,
-  };
+  const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
   const channelMessages = metrics.messagesIn.labels('channel');
   const roomMessages = metrics.messagesIn.labels('room');
+  // Series exist from the first scrape, so rate() and histogram_quantile() work before the first event.
+  for (const event of ['join', 'leave', 'message'] as const) metrics.eventHandlingSeconds.zero({ event });
+  const handling = {
+    join: metrics.eventHandlingSeconds.labels('join'),
+    leave: metrics.eventHandlingSeconds.labels('leave'),
+    message: metrics.eventHandlingSeconds.labels('message'),
+  };
+  /** Seconds since `startedAt` (a performance.now() reading). */
+  const since = (startedAt: number): number => (performance.now() - startedAt) / 1000;
 
   const refuse = (ack: AckFn | undefined, code: ErrorCode, message: string): void => {
     metrics.refusedEvents.inc({ code });
@@ -76,7 +82,7 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
   /** A join or leave ack: the cluster-wide count, unless the store could not give one. */
   const countAck = (onlineUsers: number | undefined): JoinAck => (onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
 
-  async function join(socket: RealtimeSocket, payload: unknown, ack: AckFn | undefined, room: boolean): Promise<void> {
+  async function join(socket: RealtimeSocket, payload: unknown, ack: AckFn | undefined, room: boolean, startedAt: number): Promise<void> {
     const result = validateEnvelope(payload, room ? ROOM_CONTROL : CHANNEL_CONTROL, limits);
     if (!result.ok) return refuse(ack, result.error.code, result.error.message);
     const topic = topicOf(result.envelope.data, room);
@@ -101,10 +107,11 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     void socket.join(topic);
     metrics.joins.inc({ kind: room ? 'room' : 'channel' });
     const onlineUsers = await presence.join(socket.id, topic, envelope);
+    handling.join.observe(since(startedAt));
     ack?.(countAck(onlineUsers));
   }
 
-  async function leave(socket: RealtimeSocket, payload: unknown, ack: AckFn | undefined, room: boolean): Promise<void> {
+  async function leave(socket: RealtimeSocket, payload: unknown, ack: AckFn | undefined, room: boolean, startedAt: number): Promise<void> {
     const result = validateEnvelope(payload, room ? ROOM_CONTROL : CHANNEL_CONTROL, limits);
     if (!result.ok) return refuse(ack, result.error.code, result.error.message);
     const topic = topicOf(result.envelope.data, room);
@@ -117,6 +124,7 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     void socket.leave(topic);
     metrics.leaves.inc({ kind: room ? 'room' : 'channel' });
     const onlineUsers = await presence.leave(socket.id, topic, envelope);
+    handling.leave.observe(since(startedAt));
     ack?.(countAck(onlineUsers));
   }
 
@@ -125,7 +133,7 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
    * socket's own rooms (no Redis); the envelope is stamped once and the
    * adapter encodes it once per node and publishes it once.
    */
-  function relay(socket: RealtimeSocket, event: string, payload: unknown, ack: AckFn | undefined): void {
+  function relay(socket: RealtimeSocket, event: string, payload: unknown, ack: AckFn | undefined, startedAt: number): void {
     const room = event === ProtocolEvent.NotifyRoom;
     const result = validateEnvelope(payload, room ? ROOM_MESSAGE : CHANNEL_MESSAGE, limits);
     if (!result.ok) return refuse(ack, result.error.code, result.error.message);
@@ -141,10 +149,12 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     rememberIdentity(socket, envelope);
     io.to(topic).emit(event, envelope);
     (room ? roomMessages : channelMessages).inc();
+    handling.message.observe(since(startedAt));
     ack?.({ ok: true });
   }
 
   function dispatch(socket: RealtimeSocket, event: unknown, args: unknown[]): void {
+    const startedAt = performance.now();
     const last = args[args.length - 1];
     const ack = typeof last === 'function' ? (args.pop() as AckFn) : undefined;
     if (typeof event !== 'string') return refuse(ack, ErrorCode.INVALID_PAYLOAD, 'the event name must be a string');
@@ -155,19 +165,19 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     let pending: Promise<void> | undefined;
     switch (event) {
       case ProtocolEvent.JoinChannel:
-        pending = join(socket, payload, ack, false);
+        pending = join(socket, payload, ack, false, startedAt);
         break;
       case ProtocolEvent.JoinRoom:
-        pending = join(socket, payload, ack, true);
+        pending = join(socket, payload, ack, true, startedAt);
         break;
       case ProtocolEvent.LeaveChannel:
-        pending = leave(socket, payload, ack, false);
+        pending = leave(socket, payload, ack, false, startedAt);
         break;
       case ProtocolEvent.LeaveRoom:
-        pending = leave(socket, payload, ack, true);
+        pending = leave(socket, payload, ack, true, startedAt);
         break;
       default:
-        relay(socket, event, payload, ack);
+        relay(socket, event, payload, ack, startedAt);
     }
     pending?.catch((err: unknown) => {
       logger.error({ err, event, socketId: socket.id }, 'event handler failed');
@@ -193,12 +203,15 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     const topics = [...this.rooms].filter(isTopic);
     for (const name of topics) metrics.leaves.inc({ kind: parseTopic(name)?.kind ?? 'channel' });
     presence.leaveAll(this.id, topics, this.data.identity);
+    metrics.connectionsClosed.inc({ reason });
     logger.debug({ socketId: this.id, reason, topics: topics.length }, 'connection closed');
   }
 
+  allowOneSocketPerConnection(io, metrics);
   io.on('connection', (socket) => {
     socket.data.identity = {};
     socket.data.bucket = new TokenBucket(config.rateLimitEventsPerSecond, config.rateLimitBurst);
+    metrics.connectionsOpened.inc();
     logger.debug({ socketId: socket.id, transport: socket.conn.transport.name }, 'connection opened');
     socket.onAny(onAnyEvent);
     socket.on('error', onSocketError);

@@ -25,6 +25,11 @@ const INTEGERS: readonly { name: string; field: keyof Config; fallback: number; 
   { name: 'PRESENCE_ANNOUNCE_INTERVAL_MS', field: 'presenceAnnounceIntervalMs', fallback: 250, min: 0, max: 2_147_483_647 },
   { name: 'PRESENCE_EVENTS_MAX_MEMBERS', field: 'presenceEventsMaxMembers', fallback: 0, min: 0 },
   { name: 'SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', fallback: 10_000, min: 100, max: 2_147_483_647 },
+  { name: 'REDIS_CONNECT_TIMEOUT_MS', field: 'redisConnectTimeoutMs', fallback: 10_000, min: 100, max: 2_147_483_647 },
+  { name: 'PING_INTERVAL_MS', field: 'pingIntervalMs', fallback: 10_000, min: 100, max: 600_000 },
+  { name: 'PING_TIMEOUT_MS', field: 'pingTimeoutMs', fallback: 5_000, min: 100, max: 600_000 },
+  { name: 'HTTP_REQUEST_TIMEOUT_MS', field: 'httpRequestTimeoutMs', fallback: 30_000, min: 100, max: 2_147_483_647 },
+  { name: 'HTTP_IDLE_TIMEOUT_MS', field: 'httpIdleTimeoutMs', fallback: 75_000, min: 1000, max: 2_147_483_647 },
 ];
 
 /**
@@ -34,6 +39,11 @@ const INTEGERS: readonly { name: string; field: keyof Config; fallback: number; 
 function companions(name: string, value: number): Record<string, string> {
   if (name === 'HEARTBEAT_INTERVAL_MS') return { NODE_TTL_MS: String(Math.max(100, 2 * value)) };
   if (name === 'NODE_TTL_MS') return { HEARTBEAT_INTERVAL_MS: '50' };
+  // MAX_MESSAGE_BYTES ≤ MAX_HTTP_BUFFER_SIZE_BYTES, and HTTP_IDLE_TIMEOUT_MS > PING_INTERVAL_MS.
+  if (name === 'MAX_HTTP_BUFFER_SIZE_BYTES') return { MAX_MESSAGE_BYTES: '0' };
+  if (name === 'MAX_MESSAGE_BYTES') return { MAX_HTTP_BUFFER_SIZE_BYTES: String(Math.max(1024, value)) };
+  if (name === 'PING_INTERVAL_MS') return { HTTP_IDLE_TIMEOUT_MS: String(Math.max(1000, value + 1)) };
+  if (name === 'HTTP_IDLE_TIMEOUT_MS') return { PING_INTERVAL_MS: '100' };
   return {};
 }
 
@@ -43,7 +53,9 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       port: 3000,
       host: '0.0.0.0',
-      redisUrl: undefined,
+      metricsPort: undefined,
+      redis: undefined,
+      redisConnectTimeoutMs: 10_000,
       redisKeyPrefix: 'rt:',
       nodeId: expect.any(String),
       corsOrigins: [],
@@ -56,6 +68,10 @@ describe('loadConfig', () => {
       rateLimitBurst: 400,
       heartbeatIntervalMs: 1500,
       nodeTtlMs: 5000,
+      pingIntervalMs: 10_000,
+      pingTimeoutMs: 5_000,
+      httpRequestTimeoutMs: 30_000,
+      httpIdleTimeoutMs: 75_000,
       presenceAnnounceIntervalMs: 250,
       presenceEventsMaxMembers: 0,
       adapterMode: 'classic',
@@ -69,7 +85,7 @@ describe('loadConfig', () => {
     const defaults = loadConfig({});
     for (const { field } of INTEGERS) expect(config[field]).toBe(defaults[field]);
     expect(config.host).toBe('0.0.0.0');
-    expect(config.redisUrl).toBeUndefined();
+    expect(config.redis).toBeUndefined();
     expect(config.nodeId).not.toBe('');
     expect(config.corsOrigins).toEqual([]);
   });
@@ -78,7 +94,9 @@ describe('loadConfig', () => {
     const config = loadConfig({
       PORT: '4000',
       HOST: '127.0.0.1',
+      METRICS_PORT: '9464',
       REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_CONNECT_TIMEOUT_MS: '2500',
       REDIS_KEY_PREFIX: 'app1:',
       NODE_ID: 'node-a',
       CORS_ORIGINS: 'https://app.example.com',
@@ -91,6 +109,10 @@ describe('loadConfig', () => {
       RATE_LIMIT_BURST: '10',
       HEARTBEAT_INTERVAL_MS: '1000',
       NODE_TTL_MS: '2000',
+      PING_INTERVAL_MS: '4000',
+      PING_TIMEOUT_MS: '3000',
+      HTTP_REQUEST_TIMEOUT_MS: '7000',
+      HTTP_IDLE_TIMEOUT_MS: '9000',
       PRESENCE_ANNOUNCE_INTERVAL_MS: '0',
       PRESENCE_EVENTS_MAX_MEMBERS: '500',
       ADAPTER_MODE: 'sharded',
@@ -99,7 +121,9 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       port: 4000,
       host: '127.0.0.1',
-      redisUrl: 'redis://127.0.0.1:6379',
+      metricsPort: 9464,
+      redis: { url: 'redis://127.0.0.1:6379', redacted: 'redis://127.0.0.1:6379', tls: false, host: '127.0.0.1', port: 6379, db: 0 },
+      redisConnectTimeoutMs: 2500,
       redisKeyPrefix: 'app1:',
       nodeId: 'node-a',
       corsOrigins: ['https://app.example.com'],
@@ -112,6 +136,10 @@ describe('loadConfig', () => {
       rateLimitBurst: 10,
       heartbeatIntervalMs: 1000,
       nodeTtlMs: 2000,
+      pingIntervalMs: 4000,
+      pingTimeoutMs: 3000,
+      httpRequestTimeoutMs: 7000,
+      httpIdleTimeoutMs: 9000,
       presenceAnnounceIntervalMs: 0,
       presenceEventsMaxMembers: 500,
       adapterMode: 'sharded',
@@ -149,6 +177,27 @@ describe('loadConfig', () => {
       const err = configError({ [name]: tooBig, ...companions(name, fallback) });
       expect(err.message).toContain(name);
     });
+  });
+
+  it('refuses MAX_MESSAGE_BYTES above MAX_HTTP_BUFFER_SIZE_BYTES, naming both', () => {
+    const err = configError({ MAX_HTTP_BUFFER_SIZE_BYTES: '2048', MAX_MESSAGE_BYTES: '2049' });
+    expect(err.message).toContain('MAX_MESSAGE_BYTES (2049)');
+    expect(err.message).toContain('MAX_HTTP_BUFFER_SIZE_BYTES (2048)');
+    expect(loadConfig({ MAX_HTTP_BUFFER_SIZE_BYTES: '2048', MAX_MESSAGE_BYTES: '2048' }).maxMessageBytes).toBe(2048);
+  });
+
+  it('refuses HTTP_IDLE_TIMEOUT_MS not above PING_INTERVAL_MS (a long poll is held that long), naming both', () => {
+    const err = configError({ PING_INTERVAL_MS: '5000', HTTP_IDLE_TIMEOUT_MS: '5000' });
+    expect(err.message).toContain('HTTP_IDLE_TIMEOUT_MS (5000)');
+    expect(err.message).toContain('PING_INTERVAL_MS (5000)');
+  });
+
+  it('METRICS_PORT: unset serves /metrics on PORT; a port (0 = free) gives it its own listener', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: ' ' }).metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '0' }).metricsPort).toBe(0);
+    expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(configError({ METRICS_PORT: '65536' }).message).toContain('METRICS_PORT');
   });
 
   it('refuses NODE_TTL_MS below twice HEARTBEAT_INTERVAL_MS, naming both', () => {
@@ -203,20 +252,48 @@ describe('loadConfig', () => {
   });
 
   describe('REDIS_URL', () => {
-    it.each(['redis://127.0.0.1:6379', 'rediss://user:pass@redis.example.com:6380/2'])('accepts %j', (url) => {
-      expect(loadConfig({ REDIS_URL: url }).redisUrl).toBe(url);
+    it.each(['redis://127.0.0.1:6379', 'rediss://user:pass@redis.example.com:6380/2', 'redis://h:1/'])('accepts %j', (url) => {
+      expect(loadConfig({ REDIS_URL: url }).redis?.url).toBe(url);
+    });
+
+    it('parses host, port, database and TLS, and keeps a redacted form for logs', () => {
+      expect(loadConfig({ REDIS_URL: 'rediss://user:s3cret@redis.example.com:6380/2' }).redis).toEqual({
+        url: 'rediss://user:s3cret@redis.example.com:6380/2',
+        redacted: 'rediss://user:***@redis.example.com:6380/2',
+        tls: true,
+        host: 'redis.example.com',
+        port: 6380,
+        db: 2,
+      });
+      expect(loadConfig({ REDIS_URL: 'redis://:s3cret@h' }).redis?.redacted).toBe('redis://:***@h');
+      expect(loadConfig({ REDIS_URL: 'redis://s3cret@h:1' }).redis?.redacted).toBe('redis://***@h:1');
     });
 
     it('trims it, and unset or blank means a single in-memory node', () => {
-      expect(loadConfig({ REDIS_URL: ' redis://h:1 ' }).redisUrl).toBe('redis://h:1');
-      expect(loadConfig({}).redisUrl).toBeUndefined();
-      expect(loadConfig({ REDIS_URL: '' }).redisUrl).toBeUndefined();
+      expect(loadConfig({ REDIS_URL: ' redis://h:1 ' }).redis?.url).toBe('redis://h:1');
+      expect(loadConfig({}).redis).toBeUndefined();
+      expect(loadConfig({ REDIS_URL: '' }).redis).toBeUndefined();
     });
 
     it.each(['127.0.0.1:6379', 'http://127.0.0.1:6379', 'redis:127.0.0.1', 'localhost'])('refuses %j, naming the variable', (url) => {
       const err = configError({ REDIS_URL: url });
       expect(err.message).toContain('REDIS_URL');
       expect(err.message).toContain('redis://');
+    });
+
+    it.each(['redis://127.0.0.1:6379/abc', 'redis://127.0.0.1:6379/0/1', 'redis://h:1?db=2', 'redis://:hunter2@h:1/x'])(
+      'refuses %j (a path that is not a database number, a query), without quoting a password',
+      (url) => {
+        const err = configError({ REDIS_URL: url });
+        expect(err.message).toContain('REDIS_URL');
+        expect(err.message).not.toContain('hunter2');
+      },
+    );
+
+    it('refuses a malformed URL without echoing it (it may hold a password)', () => {
+      const err = configError({ REDIS_URL: 'redis://:hunter2@[bad' });
+      expect(err.message).toContain('REDIS_URL must be a URL');
+      expect(err.message).not.toContain('hunter2');
     });
   });
 

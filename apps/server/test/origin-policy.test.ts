@@ -32,7 +32,9 @@ function expectRefusal(result: { status: number; headers: Headers; body: string 
   const body = JSON.parse(result.body) as { code: number; message: string };
   expect(body.message).toContain(origin);
   expect(body.message).toContain('add it to CORS_ORIGINS');
-  expect(result.headers.get('access-control-allow-origin')).toBeNull();
+  // Readable by the refused page itself (the body is only the refusal), never with credentials.
+  expect(result.headers.get('access-control-allow-origin')).toBe(origin);
+  expect(result.headers.get('access-control-allow-credentials')).toBeNull();
 }
 
 describe('origin policy with CORS_ORIGINS unset (no cross-origin browser access)', () => {

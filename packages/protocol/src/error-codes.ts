@@ -14,6 +14,11 @@ export const ErrorCode = {
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
   /** The connection sends events faster than its configured rate. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /**
+   * A connection limit was reached: a second Socket.IO socket on one
+   * Engine.IO connection (sent as `connect_error` with `data: { code, message }`).
+   */
+  CONNECTION_LIMIT: 'CONNECTION_LIMIT',
   /** The server failed; the request may be retried. */
   INTERNAL: 'INTERNAL',
 } as const;

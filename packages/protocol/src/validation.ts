@@ -1,17 +1,26 @@
 import { ErrorCode, type ProtocolError } from './error-codes.js';
 import type { ClientEnvelope, EnvelopeSource } from './envelope.js';
 import { RESERVED_EVENT_NAMES } from './event-names.js';
+import { codePointLength, isWellFormedUnicode, utf8ByteLength } from './unicode.js';
 
 /** Limits applied while validating; the server passes its configured values. */
 export interface ValidationLimits {
   /** Largest `data.message` in UTF-8 bytes. Default 65 536 (64 KiB). */
   maxMessageBytes: number;
-  /** Longest channel or room id in characters. Default 256. */
+  /** Longest channel or room id in Unicode code points (an emoji is one). Default 256. */
   maxIdLength: number;
-  /** Longest `time`, `clientId` or `source.*` string in characters. Default 1 024. */
+  /** Longest `time`, `clientId` or `source.*` value in code points. Default 1 024. */
   maxMetadataLength: number;
   /** Most keys in `source`. Default 16. */
   maxSourceKeys: number;
+  /** Longest `source` key in code points. Default 64. */
+  maxSourceKeyLength: number;
+  /**
+   * Largest `source` in UTF-8 bytes, its keys and values summed. It is
+   * relayed with every message and stored with every membership, so it
+   * bounds what one envelope can make the cluster carry. Default 4 096.
+   */
+  maxSourceBytes: number;
 }
 
 export const DEFAULT_VALIDATION_LIMITS: Readonly<ValidationLimits> = Object.freeze({
@@ -19,6 +28,8 @@ export const DEFAULT_VALIDATION_LIMITS: Readonly<ValidationLimits> = Object.free
   maxIdLength: 256,
   maxMetadataLength: 1024,
   maxSourceKeys: 16,
+  maxSourceKeyLength: 64,
+  maxSourceBytes: 4096,
 });
 
 /** Which fields an event requires beyond `data.roomChannel`. */
@@ -47,10 +58,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export function checkId(field: string, value: unknown, maxLength: number): string | undefined {
   if (typeof value !== 'string') return `${field} must be a string`;
-  if (value.length === 0 || value.length > maxLength) {
-    return `${field} must be 1-${maxLength} characters long`;
+  // Cheap bound first: more than 2 UTF-16 units per code point is impossible.
+  if (value.length === 0 || value.length > 2 * maxLength || codePointLength(value, maxLength) > maxLength) {
+    return `${field} must be 1-${maxLength} characters (code points) long`;
   }
   if (CONTROL_CHARACTERS.test(value)) return `${field} must not contain control characters`;
+  if (!isWellFormedUnicode(value)) return `${field} must be well-formed Unicode (it has a lone surrogate)`;
   return undefined;
 }
 
@@ -67,7 +80,9 @@ export function checkChannelId(field: string, value: unknown, maxLength: number)
 function checkOptionalString(field: string, value: unknown, maxLength: number): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') return `${field} must be a string when present`;
-  if (value.length > maxLength) return `${field} must be at most ${maxLength} characters long`;
+  if (value.length > maxLength && (value.length > 2 * maxLength || codePointLength(value, maxLength) > maxLength)) {
+    return `${field} must be at most ${maxLength} characters (code points) long`;
+  }
   return undefined;
 }
 
@@ -76,11 +91,22 @@ function checkSource(value: unknown, limits: ValidationLimits): string | undefin
   if (!isPlainObject(value)) return 'source must be an object of strings when present';
   const keys = Object.keys(value);
   if (keys.length > limits.maxSourceKeys) return `source must have at most ${limits.maxSourceKeys} keys`;
+  let bytes = 0;
   for (const key of keys) {
+    if (
+      key.length === 0 ||
+      key.length > 2 * limits.maxSourceKeyLength ||
+      codePointLength(key, limits.maxSourceKeyLength) > limits.maxSourceKeyLength
+    ) {
+      // The key itself is not quoted: it may be the oversized thing.
+      return `source keys must be 1-${limits.maxSourceKeyLength} characters (code points) long`;
+    }
     const problem = checkOptionalString(`source.${key}`, value[key], limits.maxMetadataLength);
     if (problem !== undefined) return problem;
     if (value[key] === undefined) return `source.${key} must be a string`;
+    bytes += utf8ByteLength(key) + utf8ByteLength(value[key] as string);
   }
+  if (bytes > limits.maxSourceBytes) return `source must be at most ${limits.maxSourceBytes} bytes (UTF-8, keys and values summed)`;
   return undefined;
 }
 
@@ -89,7 +115,8 @@ function checkSource(value: unknown, limits: ValidationLimits): string | undefin
  * `payload` is. The returned envelope is a fresh object holding only the
  * contract's fields, so nothing else a client wrote is ever relayed.
  *
- * Unicode note: `maxMessageBytes` counts UTF-8 bytes, ids count UTF-16 units.
+ * Unicode: `maxMessageBytes` and `maxSourceBytes` count UTF-8 bytes; every
+ * other length counts code points. Ids must be well-formed UTF-16.
  */
 export function validateEnvelope(
   payload: unknown,
@@ -120,7 +147,7 @@ export function validateEnvelope(
   } else {
     message = data.message;
     // Fast path: a string can't exceed N UTF-8 bytes while it has fewer than N/3 UTF-16 units.
-    if (message.length * 3 > limits.maxMessageBytes && Buffer.byteLength(message, 'utf8') > limits.maxMessageBytes) {
+    if (message.length * 3 > limits.maxMessageBytes && utf8ByteLength(message) > limits.maxMessageBytes) {
       return {
         ok: false,
         error: {

@@ -5,3 +5,4 @@ export * from './server-process.js';
 export * from './spawn-process.js';
 export * from './teardown.js';
 export * from './test-redis.js';
+export * from './raw-engine-io.js';

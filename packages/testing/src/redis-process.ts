@@ -9,6 +9,10 @@ export interface RedisProcess {
   kill(): Promise<void>;
   /** Starts a new, empty server on the same port (after `kill`). */
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing answers (a hung Redis). */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -33,7 +37,12 @@ function waitForReady(child: ChildProcess, port: number): Promise<void> {
   });
 }
 
-export async function startRedisProcess(): Promise<RedisProcess> {
+export interface RedisProcessOptions {
+  /** `requirepass`: clients must AUTH with it; `url` then carries it (redis://:password@…). */
+  password?: string;
+}
+
+export async function startRedisProcess(options: RedisProcessOptions = {}): Promise<RedisProcess> {
   if (!hasRedisServerBinary()) {
     throw new Error('redis-server is not installed: `apt-get install redis-server` (or set REDIS_URL, or run a Docker engine)');
   }
@@ -43,7 +52,19 @@ export async function startRedisProcess(): Promise<RedisProcess> {
   const start = async (): Promise<void> => {
     const proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+        ...(options.password === undefined ? [] : ['--requirepass', options.password]),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     child = proc;
@@ -59,5 +80,17 @@ export async function startRedisProcess(): Promise<RedisProcess> {
   };
 
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, kill, start, stop: kill };
+  const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`;
+  return {
+    port,
+    url: `redis://${auth}127.0.0.1:${port}`,
+    kill,
+    start,
+    stop: async () => {
+      child?.kill('SIGCONT'); // a paused server cannot act on SIGKILL's aftermath otherwise
+      await kill();
+    },
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
+  };
 }

@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
+import { SERVER_MAIN } from '@realtime/local-cluster';
+import { connectClient, emitWithAck, freePort, guideEnvelope, registerTeardown, spawnProcess, startRedisProcess } from '@realtime/testing';
+
+/**
+ * A planted Redis password must never reach a byte the node prints, at the
+ * most verbose log level: not on a refused start, not on a good one, not
+ * through an outage and a reconnection. Start-up failures are told apart:
+ * refused credentials stop at once (exit 2); only an unreachable Redis waits
+ * for REDIS_CONNECT_TIMEOUT_MS.
+ */
+
+/** A node process whose every output byte (stdout and stderr) is kept. */
+function spawnNode(env: Record<string, string>) {
+  const { child, exited } = spawnProcess(process.execPath, [SERVER_MAIN], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'trace', NODE_ID: 'secrets', ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
+  return {
+    child,
+    exited,
+    output: () => output,
+    /** Waits for a line of output matching `pattern`. */
+    waitFor: (pattern: RegExp, timeout = 15_000) =>
+      vi.waitFor(
+        () => {
+          if (!pattern.test(output)) throw new Error(`no output matching ${String(pattern)} yet:\n${output.slice(-2000)}`);
+        },
+        { timeout, interval: 20 },
+      ),
+  };
+}
+
+function portOf(output: string): number {
+  const match = /"event":"listening"[^\n]*"port":(\d+)/.exec(output) ?? /"port":(\d+)[^\n]*"event":"listening"/.exec(output);
+  if (match?.[1] === undefined) throw new Error(`no listening line in:\n${output}`);
+  return Number(match[1]);
+}
+
+/** A password that cannot occur by chance, with URL-special characters to test the encoding too. */
+function plantedPassword(): string {
+  return `pw-${randomBytes(9).toString('hex')}`;
+}
+
+describe('Redis credentials never reach the output', () => {
+  it('a refused password stops the start at once with exit 2, saying the credentials were refused, without printing them', async () => {
+    const password = plantedPassword();
+    const wrong = plantedPassword();
+    const redis = await startRedisProcess({ password });
+    registerTeardown(() => redis.stop());
+    const started = performance.now();
+    const node = spawnNode({ REDIS_URL: `redis://:${wrong}@127.0.0.1:${redis.port}`, REDIS_CONNECT_TIMEOUT_MS: '20000' });
+    expect(await node.exited).toBe(2);
+    // Not the 20 s connect timeout: Redis answered, with WRONGPASS.
+    expect(performance.now() - started).toBeLessThan(10_000);
+    const output = node.output();
+    expect(output).toContain('refused the credentials (WRONGPASS)');
+    expect(output).toContain(`redis://:***@127.0.0.1:${redis.port}`);
+    expect(output).not.toContain(wrong);
+    expect(output).not.toContain(password);
+    expect(output).not.toMatch(/"args"/);
+
+    // No password at all against a server that needs one: NOAUTH, the same way.
+    const anonymous = spawnNode({ REDIS_URL: `redis://127.0.0.1:${redis.port}` });
+    expect(await anonymous.exited).toBe(2);
+    expect(anonymous.output()).toContain('refused the credentials (NOAUTH)');
+
+    // A user name with a wrong password: the user name may show, the password not.
+    const withUser = spawnNode({ REDIS_URL: `redis://alice:${wrong}@127.0.0.1:${redis.port}` });
+    expect(await withUser.exited).toBe(2);
+    expect(withUser.output()).toContain(`redis://alice:***@127.0.0.1:${redis.port}`);
+    expect(withUser.output()).not.toContain(wrong);
+  });
+
+  it('a good start, traffic, a Redis outage and the reconnection print the password nowhere', async () => {
+    const password = plantedPassword();
+    const redis = await startRedisProcess({ password });
+    registerTeardown(() => redis.stop());
+    const node = spawnNode({ REDIS_URL: redis.url });
+    await node.waitFor(/"event":"listening"/);
+    expect(node.output()).toContain(`cluster member via Redis at redis://:***@127.0.0.1:${redis.port}`);
+    const url = `http://127.0.0.1:${portOf(node.output())}`;
+    const client = await connectClient(url);
+    expect(await emitWithAck(client, 'join-channel', guideEnvelope({ roomChannel: 'secret-test' }, client))).toEqual({
+      ok: true,
+      onlineUsers: 1,
+    });
+
+    await redis.kill();
+    await node.waitFor(/Redis connection error; reconnecting/);
+    await node.waitFor(/presence heartbeat failed/);
+    await redis.start();
+    await node.waitFor(/presence store reachable again/, 20_000);
+    // Traffic after the reconnection, then a drain: every path that logs has run.
+    expect(await emitWithAck(client, 'join-channel', guideEnvelope({ roomChannel: 'secret-test-2' }, client))).toMatchObject({ ok: true });
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+
+    const output = node.output();
+    expect(output).toContain('drained');
+    expect(output).not.toContain(password);
+    expect(output).not.toContain(encodeURIComponent(password));
+    expect(output).not.toMatch(/"args"/);
+  });
+
+  it('an unreachable Redis waits REDIS_CONNECT_TIMEOUT_MS, then stops with a message naming the setting, not the password', async () => {
+    const password = plantedPassword();
+    const port = await freePort(); // nothing listens here
+    const started = performance.now();
+    const node = spawnNode({ REDIS_URL: `redis://:${password}@127.0.0.1:${port}`, REDIS_CONNECT_TIMEOUT_MS: '800' });
+    expect(await node.exited).toBe(1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(800);
+    const output = node.output();
+    expect(output).toContain(`could not be reached within 800 ms (REDIS_CONNECT_TIMEOUT_MS)`);
+    expect(output).toContain(`redis://:***@127.0.0.1:${port}`);
+    expect(output).not.toContain(password);
+  });
+
+  it('a REDIS_URL with a path that is not a database number is a configuration error naming the variable (exit 2)', async () => {
+    const node = spawnNode({ REDIS_URL: 'redis://127.0.0.1:6379/abc' });
+    expect(await node.exited).toBe(2);
+    expect(node.output()).toMatch(/^Invalid configuration: REDIS_URL's path must be a database number/m);
+    expect(node.output()).not.toMatch(/unhandled/i);
+  });
+});
+
+describe('what a node says when it starts', () => {
+  function lines(output: string): Record<string, unknown>[] {
+    return output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  it('without Redis: the first line says it is a single node in memory; a typo’d setting is named with the likely one', async () => {
+    const node = spawnNode({ REDIS_URL: '', REDIS_ULR: 'redis://127.0.0.1:6379', LOG_LEVEL: 'info' });
+    await node.waitFor(/"event":"listening"/);
+    const logged = lines(node.output());
+    expect(logged[0]).toMatchObject({
+      event: 'mode',
+      mode: 'memory',
+      msg: "single node, state in memory: other nodes will not see this node's clients (set REDIS_URL to form a cluster)",
+    });
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        event: 'unknown-setting',
+        variable: 'REDIS_ULR',
+        suggestion: 'REDIS_URL',
+        msg: 'REDIS_ULR is not a setting of this server and is ignored: did you mean REDIS_URL?',
+      }),
+    );
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+  });
+
+  it('with Redis: the first line names the Redis it joins; a first start logs no resync', async () => {
+    const redis = await startRedisProcess();
+    registerTeardown(() => redis.stop());
+    const node = spawnNode({ REDIS_URL: redis.url, LOG_LEVEL: 'info' });
+    // The first heartbeat (the registration) has run before the node listens.
+    await node.waitFor(/"event":"listening"/);
+    const logged = lines(node.output());
+    expect(logged[0]).toMatchObject({ event: 'mode', mode: 'redis', msg: `cluster member via Redis at redis://127.0.0.1:${redis.port}` });
+    expect(logged.filter((l) => l.level === 40 || l.level === 50)).toEqual([]);
+    expect(node.output()).not.toContain('memberships rewritten');
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+  });
+});
