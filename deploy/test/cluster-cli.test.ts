@@ -22,7 +22,7 @@ function refused(url: string): Promise<boolean> {
 }
 
 describe('npm run cluster (apps/cluster/dist/cli.js)', () => {
-  it('shows its progress, serves through nginx at the URL it prints, and stops everything on SIGTERM', async () => {
+  it('shows its progress, serves through haproxy at the URL it prints, and stops everything on SIGTERM', async () => {
     const { child, exited } = spawnProcess(process.execPath, [CLI, '--nodes', '2', '--port', '0'], {
       cwd: REPO_ROOT,
       env: { ...process.env, REDIS_URL: '' },
@@ -42,7 +42,7 @@ describe('npm run cluster (apps/cluster/dist/cli.js)', () => {
       expect.arrayContaining([
         '[cluster] starting redis-server',
         '[cluster] starting 2 node(s)',
-        '[cluster] starting nginx',
+        '[cluster] starting haproxy',
         expect.stringMatching(/^\[cluster\] node-1 listening on http:\/\/127\.0\.0\.1:\d+$/),
         expect.stringMatching(/^\[cluster\] node-2 listening on http:\/\/127\.0\.0\.1:\d+$/),
       ]),
@@ -62,9 +62,9 @@ describe('npm run cluster (apps/cluster/dist/cli.js)', () => {
     for (const url of [ready, ...nodeUrls, redisUrl.replace('redis:', 'http:')]) expect(await refused(url), url).toBe(true);
   });
 
-  it('a missing nginx, redis-server or docker-compose is an error that says how to install it (tests fail, never skip)', () => {
-    expect(() => requireBinary('nginx-that-is-not-installed', 'nginx')).toThrow(
-      /nginx-that-is-not-installed is not installed .*apt-get install nginx.*\.ci\/run/,
+  it('a missing haproxy, redis-server or docker-compose is an error that says how to install it (tests fail, never skip)', () => {
+    expect(() => requireBinary('haproxy-that-is-not-installed', 'haproxy')).toThrow(
+      /haproxy-that-is-not-installed is not installed .*apt-get install haproxy.*\.ci\/run/,
     );
   });
 

@@ -1,24 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { NGINX_CONFIG, REPO_ROOT, requireBinary } from '@realtime/local-cluster';
-import { registerTeardown } from '@realtime/testing';
+import { LB_CONFIG, REPO_ROOT, requireBinary } from '@realtime/local-cluster';
 import { loadConfig } from '../../apps/server/src/index.js';
 import { startTestNode } from '../../apps/server/test/support/start-test-node.js';
-import { findAll, nginxSizeBytes, nginxTimeMs, parseNginxFile, type Directive } from './support/nginx-config.js';
+import { argsOf, haproxyTimeMs, onlyArgs, parseHaproxyFile, section, type Section } from './support/haproxy-config.js';
 import { serverEnvNames } from './support/server-settings.js';
 
 /**
  * docker-compose.yml, checked as far as a machine without a Docker engine
  * allows: docker-compose 1.29 validates and normalises it offline, and the
  * result must agree with the server's configuration, the Dockerfile and the
- * nginx configuration the local cluster tests run.
+ * HAProxy configuration the local cluster tests run.
  */
+const COMPOSE_SERVERS = join(REPO_ROOT, 'deploy/haproxy/compose/servers.cfg');
+
 interface ComposeService {
   image?: string;
+  command?: string[];
   build?: { context: string; dockerfile?: string };
   container_name?: string;
   ports?: { published: number | string; target: number }[];
@@ -46,6 +46,11 @@ function durationMs(value: string): number {
   const m = /^(\d+)(ms|s|m)$/.exec(value);
   if (m === null) throw new Error(`not a compose duration: ${value}`);
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'];
+}
+
+/** The files of `-f FILE` arguments, in order. */
+function configFiles(command: readonly string[]): string[] {
+  return command.flatMap((arg, i) => (arg === '-f' && command[i + 1] !== undefined ? [command[i + 1] as string] : []));
 }
 
 /** `http://127.0.0.1:PORT/path` inside a healthcheck command. */
@@ -78,7 +83,10 @@ describe('docker-compose.yml', () => {
     const known = serverEnvNames();
     for (const name of Object.keys(environment)) expect(known, `${name} is not read by apps/server/src/config.ts`).toContain(name);
     const config = loadConfig(environment);
-    expect(server.expose?.map(String)).toEqual([String(config.port)]);
+    // Metrics on a port of their own, so the public port (behind the load balancer) has no /metrics.
+    expect(config.metricsPort).toBe(9464);
+    // The public port and the metrics port, neither published.
+    expect(server.expose?.map(String)).toEqual([String(config.port), String(config.metricsPort)]);
     const redisUrl = new URL(config.redis?.url ?? '');
     expect(redisUrl.hostname).toBe('redis');
     expect(redisUrl.port || '6379').toBe('6379');
@@ -91,7 +99,7 @@ describe('docker-compose.yml', () => {
     expect(Number(ready.port)).toBe(config.port);
   });
 
-  it('the load balancer mounts the very nginx.conf the local cluster runs, with include files for every include', () => {
+  it('the load balancer runs the very haproxy.cfg the local cluster runs, then this topology’s servers.cfg', () => {
     const lb = services.lb!;
     const mounts = new Map(
       (lb.volumes ?? []).map((volume) => {
@@ -99,82 +107,79 @@ describe('docker-compose.yml', () => {
         return [target, source];
       }),
     );
-    expect(mounts.get('/etc/nginx/nginx.conf')).toBe(NGINX_CONFIG);
-    const includes = findAll(parseNginxFile(NGINX_CONFIG), 'include').map((d) => d.args[0] as string);
-    expect(includes.sort()).toEqual(['server.conf', 'upstream.conf']);
-    for (const include of includes) {
-      // Relative includes resolve next to nginx.conf: /etc/nginx/ in the container.
-      expect(mounts.get(`/etc/nginx/${include}`)).toBe(join(REPO_ROOT, 'deploy/nginx/compose', include));
-    }
+    expect(lb.image).toMatch(/^haproxy:2\.6[.-]/);
+    // The image's entrypoint prepends `haproxy -W -db`; the files load in this order.
+    const files = configFiles(lb.command ?? []);
+    expect(files.map((file) => mounts.get(file))).toEqual([LB_CONFIG, COMPOSE_SERVERS]);
   });
 
-  it('nginx sends to every replica of `server` on its PORT, and publishes the port it listens on', () => {
+  it('HAProxy sends to every replica of `server` on its PORT (never the metrics port), and publishes the port it binds', () => {
     const config = loadConfig(Object.fromEntries(Object.entries(services.server!.environment ?? {}).map(([k, v]) => [k, v ?? ''])));
-    const upstream = parseNginxFile(join(REPO_ROOT, 'deploy/nginx/compose/upstream.conf'));
-    expect(upstream.map((d) => [d.name, d.args[0]])).toEqual([['server', `server:${config.port}`]]);
-    const listen = findAll(parseNginxFile(join(REPO_ROOT, 'deploy/nginx/compose/server.conf')), 'listen');
-    expect(listen).toHaveLength(1);
+    const servers = parseHaproxyFile(COMPOSE_SERVERS);
+    // Only server lines: every setting is the shared file's, so both topologies balance alike.
+    const backend = section(servers, 'backend', 'realtime');
+    expect(backend.lines.map((line) => line[0])).toEqual(['server-template']);
+    const [, , , address, ...params] = backend.lines[0]!; // server-template <prefix> <count> <address> <params>
+    expect(address).toBe(`server:${config.port}`);
+    expect(address).not.toMatch(/:9464$/);
+    // Docker's DNS, so --scale on a running stack needs no restart.
+    const resolver = params[params.indexOf('resolvers') + 1];
+    expect(onlyArgs(section(servers, 'resolvers', resolver), 'nameserver')[1]).toBe('127.0.0.11:53');
+
+    const bind = services.lb!.environment?.LB_BIND as string;
+    expect(onlyArgs(section(parseHaproxyFile(LB_CONFIG), 'frontend', 'public'), 'bind')).toEqual(['${LB_BIND}']);
     const lbPort = services.lb!.ports![0]!;
-    expect(lbPort.target).toBe(Number(listen[0]!.args[0]));
+    expect(lbPort.target).toBe(Number(/:(\d+)$/.exec(bind)?.[1]));
     expect(Number(lbPort.published)).toBe(8080);
     const health = healthcheckUrl(services.lb!.healthcheck!.test);
     expect(Number(health.port)).toBe(lbPort.target);
-    const locations = findAll(parseNginxFile(NGINX_CONFIG), 'location').map((d) => d.args.join(' '));
-    expect(locations).toContain(`= ${health.pathname}`);
+    const answered = argsOf(section(parseHaproxyFile(LB_CONFIG), 'frontend', 'public'), 'http-request', 'return');
+    expect(answered.some((args) => args.join(' ').endsWith(`if { path ${health.pathname} }`) && args[1] === '200')).toBe(true);
   });
 
-  it('nginx -t accepts nginx.conf with the compose include files (Docker’s DNS name swapped for a local address)', () => {
-    const nginx = requireBinary('nginx', 'nginx');
-    const dir = mkdtempSync(join(tmpdir(), 'nginx-compose-'));
-    registerTeardown(() => rmSync(dir, { recursive: true, force: true }));
-    symlinkSync(NGINX_CONFIG, join(dir, 'nginx.conf'));
-    writeFileSync(join(dir, 'server.conf'), readFileSync(join(REPO_ROOT, 'deploy/nginx/compose/server.conf')));
-    // `server` resolves only on Docker's network; nginx -t resolves upstream names.
-    const upstream = readFileSync(join(REPO_ROOT, 'deploy/nginx/compose/upstream.conf'), 'utf8');
-    writeFileSync(join(dir, 'upstream.conf'), upstream.replace(/^(\s*server\s+)server:/m, '$1127.0.0.1:'));
-    // A container's stdout is a pipe or a file (the access log goes to /dev/stdout), not a socket.
-    const stdout = openSync(join(dir, 'stdout'), 'w');
-    const check = spawnSync(nginx, ['-e', 'stderr', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-g', `pid ${dir}/nginx.pid;`, '-t'], {
-      stdio: ['ignore', stdout, 'pipe'],
+  it('haproxy -c accepts haproxy.cfg with the compose servers.cfg and LB_BIND', () => {
+    const haproxy = requireBinary('haproxy', 'haproxy');
+    const check = spawnSync(haproxy, ['-c', '-f', LB_CONFIG, '-f', COMPOSE_SERVERS], {
+      env: { PATH: process.env.PATH ?? '', LB_BIND: services.lb!.environment?.LB_BIND as string },
       encoding: 'utf8',
     });
-    closeSync(stdout);
     expect(check.status, check.stderr).toBe(0);
+    // Warnings are mistakes too (a directive ignored in this mode, …).
+    expect(check.stderr).not.toMatch(/WARNING|ALERT/);
   });
 });
 
-describe('deploy/nginx/nginx.conf, against what Socket.IO and the server need', () => {
-  const http = (): Directive => findAll(parseNginxFile(NGINX_CONFIG), 'http')[0]!;
-  const directive = (name: string): string[] => {
-    const found = findAll([http()], name);
-    expect(found, name).toHaveLength(1);
-    return found[0]!.args;
-  };
+describe('deploy/haproxy/haproxy.cfg, against what Socket.IO and the server need', () => {
+  const config = (): Section[] => parseHaproxyFile(LB_CONFIG);
+  const defaults = (): Section => section(config(), 'defaults');
 
-  it('sticky: every request of a client goes to the same node (hash of the client address, consistent)', () => {
-    const upstream = findAll([http()], 'upstream');
-    expect(upstream).toHaveLength(1);
-    expect(directive('hash')).toEqual(['$remote_addr', 'consistent']);
-    expect(directive('proxy_pass')).toEqual([`http://${upstream[0]!.args[0]}`]);
+  it('spreads new clients in turn and keeps each on its node with a cookie it inserts (sticky sessions)', () => {
+    expect(onlyArgs(defaults(), 'balance')).toEqual(['roundrobin']);
+    const [name, ...flags] = onlyArgs(defaults(), 'cookie');
+    expect(name).toBe('rt-affinity');
+    expect(flags).toEqual(expect.arrayContaining(['insert', 'indirect', 'nocache', 'httponly', 'dynamic']));
+    expect(onlyArgs(defaults(), 'dynamic-cookie-key')).toHaveLength(1);
+    expect(onlyArgs(section(config(), 'frontend', 'public'), 'default_backend')).toEqual(['realtime']);
+    // The backend itself is each topology's (servers.cfg): nothing here may define it.
+    expect(config().filter((s) => s.kind === 'backend' || s.kind === 'listen')).toEqual([]);
   });
 
-  it('passes WebSocket upgrades, holds long polls past the ping interval, and takes the largest frame the server accepts', async () => {
-    expect(directive('proxy_http_version')).toEqual(['1.1']);
-    const headers = findAll([http()], 'proxy_set_header').map((d) => d.args);
-    expect(headers).toContainEqual(['Upgrade', '$http_upgrade']);
-    expect(headers).toContainEqual(['Connection', '$connection_upgrade']);
-    const map = findAll([http()], 'map').find((d) => d.args[1] === '$connection_upgrade')!;
-    expect(map.args[0]).toBe('$http_upgrade');
-    expect(map.children!.find((d) => d.name === 'default')?.args).toEqual(['upgrade']);
+  it('takes a node out on /readyz (drain, lost Redis) and sends a dead node’s clients elsewhere', () => {
+    expect(argsOf(defaults(), 'option', 'httpchk')).toEqual([[]]);
+    expect(onlyArgs(defaults(), 'http-check', 'send')).toEqual(['meth', 'GET', 'uri', '/readyz']);
+    expect(onlyArgs(defaults(), 'http-check', 'expect')).toEqual(['status', '200']);
+    expect(onlyArgs(defaults(), 'default-server')).toContain('check');
+    expect(argsOf(defaults(), 'option', 'redispatch')).toEqual([[]]);
+  });
 
+  it('holds long polls past the ping interval and never cuts an idle WebSocket before Socket.IO’s heartbeat would', async () => {
     // The real server's heartbeat settings: a poll is held up to pingInterval, a peer is dead after pingInterval + pingTimeout.
     const { node } = await startTestNode();
     const { pingInterval, pingTimeout } = node.io.engine.opts as { pingInterval: number; pingTimeout: number };
-    for (const name of ['proxy_read_timeout', 'proxy_send_timeout']) {
-      expect(nginxTimeMs(directive(name)[0]!), name).toBeGreaterThan(pingInterval + pingTimeout);
+    for (const name of ['client', 'server', 'tunnel']) {
+      expect(haproxyTimeMs(onlyArgs(defaults(), 'timeout', name)[0]!), `timeout ${name}`).toBeGreaterThan(pingInterval + pingTimeout);
     }
-    expect(directive('proxy_buffering')).toEqual(['off']);
-    expect(nginxSizeBytes(directive('client_max_body_size')[0]!)).toBeGreaterThan(node.config.maxHttpBufferSizeBytes);
-    expect(node.io.engine.opts.maxHttpBufferSize).toBe(node.config.maxHttpBufferSizeBytes);
+    // HAProxy streams bodies (no request buffering, no size cap): the node's MAX_HTTP_BUFFER_SIZE_BYTES is the only limit.
+    expect(argsOf(defaults(), 'option', 'http-buffer-request')).toEqual([]);
   });
 });

@@ -1,11 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT, findBinary } from '@realtime/local-cluster';
 import { loadConfig } from '../../apps/server/src/index.js';
 import { startTestNode } from '../../apps/server/test/support/start-test-node.js';
 import { validateKubernetesObject, type KubernetesObject } from './support/kubernetes-schema.js';
+import { render } from './support/kustomize.js';
+import { ingressAllowed, policiesFor, selects, type NetworkPolicy, type Pod } from './support/network-policy.js';
 import { serverEnvNames } from './support/server-settings.js';
 
 /**
@@ -17,19 +15,6 @@ import { serverEnvNames } from './support/server-settings.js';
 
 /** The `node` user of the official Node.js images, which the Dockerfile's runtime stage runs as. */
 const IMAGE_USER_UID = 1000;
-
-function render(dir: string): KubernetesObject[] {
-  const kubectl = findBinary('kubectl');
-  if (kubectl === undefined) {
-    throw new Error('kubectl is not installed: it renders k8s/ with its built-in kustomize (https://kubernetes.io/docs/tasks/tools/)');
-  }
-  const result = spawnSync(kubectl, ['kustomize', join(REPO_ROOT, dir)], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${result.stderr}`);
-  return parseAllDocuments(result.stdout).map((doc) => {
-    if (doc.errors.length > 0) throw new Error(`kustomize output is not YAML: ${doc.errors.join('; ')}`);
-    return doc.toJS() as KubernetesObject;
-  });
-}
 
 type Obj = KubernetesObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -65,6 +50,9 @@ describe('k8s/ (kubectl kustomize)', () => {
         'HorizontalPodAutoscaler',
         'Ingress',
         'Namespace',
+        'NetworkPolicy',
+        'NetworkPolicy',
+        'NetworkPolicy',
         'PodDisruptionBudget',
         'Service',
         'Service',
@@ -89,8 +77,9 @@ describe('k8s/ (kubectl kustomize)', () => {
     expect(() => validateKubernetesObject(wrongType)).toThrow();
   });
 
-  it('Deployment: 3 replicas, requests and limits, non-root as the image user, the pod name as NODE_ID', () => {
-    expect(deployment.spec.replicas).toBe(3);
+  it('Deployment: no replica count (the HPA owns it), requests and limits, non-root as the image user, the pod name as NODE_ID', () => {
+    // With `replicas` set, every `kubectl apply -k` would scale back to it, undoing the HPA.
+    expect(deployment.spec).not.toHaveProperty('replicas');
     expect(matches(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
     for (const kind of ['requests', 'limits']) {
       expect(container.resources[kind].cpu, kind).toBeTruthy();
@@ -113,7 +102,7 @@ describe('k8s/ (kubectl kustomize)', () => {
     expect(settings.NODE_ID).toBeUndefined();
   });
 
-  it('ports agree: PORT, the container port, the probes, the Service and the Ingress', () => {
+  it('ports agree: PORT, the container port, the probes, the Service and the Ingress; the metrics port is scraped, never served publicly', () => {
     const config = loadConfig(settings);
     const port = container.ports.find((p: Obj) => p.containerPort === config.port);
     expect(port, `a container port ${config.port} (PORT)`).toBeDefined();
@@ -133,7 +122,97 @@ describe('k8s/ (kubectl kustomize)', () => {
       expect(backend.name).toBe(service.metadata.name);
       expect(backend.port.name ?? backend.port.number).toBe(backend.port.name === undefined ? servicePort.port : servicePort.name);
     }
-    expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(config.port));
+
+    // METRICS_PORT: /metrics on a port of its own, which the Service and the Ingress don't lead to.
+    expect(config.metricsPort, 'METRICS_PORT').toBeDefined();
+    expect(config.metricsPort).not.toBe(config.port);
+    const metrics = container.ports.find((p: Obj) => p.name === 'metrics');
+    expect(metrics?.containerPort).toBe(config.metricsPort);
+    const annotations = deployment.spec.template.metadata.annotations as Record<string, string>;
+    expect(annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(config.metricsPort),
+      'prometheus.io/path': '/metrics',
+    });
+    // Neither the Service (so neither the Ingress behind it) leads to the metrics port.
+    for (const p of service.spec.ports) expect(resolve(p.targetPort), p.name).not.toBe(config.metricsPort);
+  });
+
+  it('pods spread over zones (best effort) and over nodes (a hard rule that ignores tainted nodes and old ReplicaSets)', () => {
+    const constraints = deployment.spec.template.spec.topologySpreadConstraints as Obj[];
+    const byKey = Object.fromEntries(constraints.map((c) => [c.topologyKey, c]));
+    expect(Object.keys(byKey).sort()).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    expect(byKey['topology.kubernetes.io/zone']).toMatchObject({ maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway' });
+    expect(byKey['kubernetes.io/hostname']).toMatchObject({ maxSkew: 1, whenUnsatisfiable: 'DoNotSchedule', nodeTaintsPolicy: 'Honor' });
+    for (const c of constraints) {
+      // The constraint counts this Deployment's pods, and only the current revision's.
+      expect(selects(c.labelSelector, deployment.spec.template.metadata.labels), c.topologyKey).toBe(true);
+      expect(c.matchLabelKeys, c.topologyKey).toEqual(['pod-template-hash']);
+    }
+  });
+
+  it('NetworkPolicies: clients only through the ingress controller, metrics only from monitoring, Redis only from the server', () => {
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as unknown as NetworkPolicy[];
+    const namespace = one(objects, 'Namespace').metadata.name;
+    const namedPorts = (c: Obj): Record<string, number> =>
+      Object.fromEntries((c.ports as Obj[]).filter((p) => p.name !== undefined).map((p) => [p.name, p.containerPort]));
+    const redisSet = one(objects, 'StatefulSet', 'realtime-redis');
+    const server: Pod = { namespace, labels: deployment.spec.template.metadata.labels, ports: namedPorts(container) };
+    const redis: Pod = {
+      namespace,
+      labels: redisSet.spec.template.metadata.labels,
+      ports: namedPorts(redisSet.spec.template.spec.containers[0]),
+    };
+
+    // Every port a policy opens is a port of every pod it selects, by name or by number (a misspelt name opens nothing).
+    for (const policy of policies) {
+      const targets = [server, redis].filter((pod) => policiesFor([policy], pod).length > 0);
+      expect(targets, policy.metadata.name).toHaveLength(1);
+      for (const rule of policy.spec.ingress ?? []) {
+        for (const { port } of rule.ports ?? []) {
+          const numbers = Object.values(targets[0]!.ports ?? {});
+          expect(
+            typeof port === 'number' ? numbers : Object.keys(targets[0]!.ports ?? {}),
+            `${policy.metadata.name} port ${port}`,
+          ).toContain(port);
+        }
+      }
+    }
+
+    const config = loadConfig(settings);
+    const metricsPort = config.metricsPort as number;
+    const redisPort = Number(new URL(settings.REDIS_URL as string).port || 6379);
+    const controller: Pod = { namespace: 'ingress-nginx', labels: { 'app.kubernetes.io/name': 'ingress-nginx' } };
+    const prometheus: Pod = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
+    const neighbour: Pod = { namespace, labels: { 'app.kubernetes.io/name': 'something-else' } };
+    // The server's labels, in another namespace: a podSelector alone means this namespace.
+    const impostor: Pod = { namespace: 'default', labels: server.labels };
+    const may = (from: Pod, to: Pod, port: number): boolean => ingressAllowed(policies, from, to, port);
+    expect({
+      'controller → server:http': may(controller, server, config.port),
+      'controller → server:metrics': may(controller, server, metricsPort),
+      'controller → redis': may(controller, redis, redisPort),
+      'prometheus → server:metrics': may(prometheus, server, metricsPort),
+      'prometheus → server:http': may(prometheus, server, config.port),
+      'neighbour → server:http': may(neighbour, server, config.port),
+      'neighbour → server:metrics': may(neighbour, server, metricsPort),
+      'neighbour → redis': may(neighbour, redis, redisPort),
+      'server → redis': may(server, redis, redisPort),
+      'server → server:http': may(server, server, config.port),
+      'impostor → redis': may(impostor, redis, redisPort),
+    }).toEqual({
+      'controller → server:http': true,
+      'controller → server:metrics': false,
+      'controller → redis': false,
+      'prometheus → server:metrics': true,
+      'prometheus → server:http': false,
+      'neighbour → server:http': false,
+      'neighbour → server:metrics': false,
+      'neighbour → redis': false,
+      'server → redis': true,
+      'server → server:http': false,
+      'impostor → redis': false,
+    });
   });
 
   it('probes: startup and liveness on /healthz, readiness on /readyz, and a real node answers each with 200', async () => {
@@ -146,8 +225,6 @@ describe('k8s/ (kubectl kustomize)', () => {
     for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
       expect((await fetch(`${url}${container[probe].httpGet.path}`)).status, probe).toBe(200);
     }
-    const scrape = deployment.spec.template.metadata.annotations['prometheus.io/path'];
-    expect((await fetch(`${url}${scrape}`)).status).toBe(200);
   });
 
   it('shutdown: preStop, then the drain capped by SHUTDOWN_GRACE_MS, fit in terminationGracePeriodSeconds', () => {
@@ -176,7 +253,7 @@ describe('k8s/ (kubectl kustomize)', () => {
   it('HPA and PDB target the server: at least 3 replicas, one pod disrupted at a time', () => {
     const hpa = one(objects, 'HorizontalPodAutoscaler');
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
-    expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(3);
     expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
     const pdb = one(objects, 'PodDisruptionBudget');
     expect(matches(pdb.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);

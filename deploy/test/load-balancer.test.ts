@@ -1,16 +1,19 @@
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RelayedEnvelope } from '@realtime/protocol';
 import { startLocalCluster, type LocalCluster, type LocalNode } from '@realtime/local-cluster';
-import { emitWithAck, guideEnvelope, nextEvent, record, registerTeardown, uniqueKeyPrefix } from '@realtime/testing';
-import { httpRequest } from './support/http.js';
-import { appMember, expectLastCounts, loopbackAddresses, nodeOfSocket, type AppMember } from './support/lb-members.js';
+import { emitWithAck, guideEnvelope, nextEvent, record, registerTeardown, uniqueKeyPrefix, type Transport } from '@realtime/testing';
+import { argsOf, parseHaproxyFile, section } from './support/haproxy-config.js';
+import { readAccessLog } from './support/haproxy-log.js';
+import { httpRequest, type HttpResponse } from './support/http.js';
+import { appMember, expectLastCounts, nodeOfSocket, type AppMember } from './support/lb-members.js';
 
 /**
  * The docker-compose topology without Docker: redis-server, three node
- * processes and a real nginx running deploy/nginx/nginx.conf, started by the
- * code behind `npm run cluster`. Clients only ever talk to nginx. nginx
- * routes by a hash of the client address, so clients bound to different
- * loopback source addresses are different clients to it.
+ * processes and a real HAProxy running deploy/haproxy/haproxy.cfg, started by
+ * the code behind `npm run cluster`. Clients only ever talk to HAProxy, all
+ * from one address: it spreads them in turn and keeps each on its node with
+ * a cookie, which these clients keep as a browser does.
  */
 async function topology(): Promise<LocalCluster> {
   const cluster = await startLocalCluster({
@@ -28,30 +31,36 @@ interface Placed {
 }
 
 /**
- * Connects polling-only members from successive loopback addresses until
- * every node has one (where a member landed is read from the node logs, not
- * assumed), then a websocket member from each node's address: the same
- * client address reaches the same node whatever the transport.
+ * Connects polling-only members until every node has one (where a member
+ * landed is read from the node logs, not assumed), then websocket-only
+ * members likewise. Round robin makes that one round each; the bound only
+ * turns a balancer that stopped spreading into a clear failure.
  */
 async function membersOnEveryNode(cluster: LocalCluster, channel: string): Promise<{ polling: Placed[]; websocket: Placed[] }> {
-  const polling: Placed[] = [];
-  const addresses = loopbackAddresses();
-  while (cluster.nodes.some((node) => !polling.some((p) => p.node === node))) {
-    const next = addresses.next();
-    if (next.done === true) throw new Error('ran out of loopback addresses before every node had a member');
-    const member = await appMember(cluster.url, channel, { localAddress: next.value, transports: ['polling'] });
-    polling.push({ member, node: await nodeOfSocket(cluster.nodes, member.ids[0] as string) });
-  }
-  const websocket: Placed[] = [];
-  for (const node of cluster.nodes) {
-    const { localAddress } = polling.find((p) => p.node === node)!.member;
-    const member = await appMember(cluster.url, channel, { localAddress, transports: ['websocket'] });
-    websocket.push({ member, node: await nodeOfSocket(cluster.nodes, member.ids[0] as string) });
-  }
-  return { polling, websocket };
+  const place = async (transports: Transport[]): Promise<Placed[]> => {
+    const placed: Placed[] = [];
+    while (cluster.nodes.some((node) => !placed.some((p) => p.node === node))) {
+      if (placed.length >= 3 * cluster.nodes.length) {
+        throw new Error(
+          `${placed.length} ${transports.join('/')} clients reached only ${new Set(placed.map((p) => p.node.nodeId)).size} nodes`,
+        );
+      }
+      const member = await appMember(cluster.url, channel, { transports });
+      placed.push({ member, node: await nodeOfSocket(cluster.nodes, member.ids[0] as string) });
+    }
+    return placed;
+  };
+  return { polling: await place(['polling']), websocket: await place(['websocket']) };
 }
 
-describe('through the nginx load balancer (deploy/nginx/nginx.conf)', () => {
+/** The `rt-affinity=…` pair of a response's Set-Cookie, as a client sends it back. */
+function affinityCookie(response: HttpResponse): string {
+  const header = ([] as string[]).concat(response.headers['set-cookie'] ?? []).find((c) => c.startsWith('rt-affinity='));
+  if (header === undefined) throw new Error(`no rt-affinity cookie in ${JSON.stringify(response.headers)}`);
+  return header.split(';')[0] as string;
+}
+
+describe('through the HAProxy load balancer (deploy/haproxy/haproxy.cfg)', () => {
   let cluster: LocalCluster;
   beforeAll(async () => {
     cluster = await topology();
@@ -60,7 +69,7 @@ describe('through the nginx load balancer (deploy/nginx/nginx.conf)', () => {
   it('polling-only and websocket clients, spread over all three nodes, see each other’s joins, messages and counts', async () => {
     const { polling, websocket } = await membersOnEveryNode(cluster, 'lb-mixed');
     expect(new Set(polling.map((p) => p.node.nodeId))).toEqual(new Set(cluster.nodes.map((n) => n.nodeId)));
-    expect(websocket.map((p) => p.node.nodeId)).toEqual(cluster.nodes.map((n) => n.nodeId));
+    expect(new Set(websocket.map((p) => p.node.nodeId))).toEqual(new Set(cluster.nodes.map((n) => n.nodeId)));
     for (const { member } of polling) expect(member.socket.io.engine.transport.name).toBe('polling');
     for (const { member } of websocket) expect(member.socket.io.engine.transport.name).toBe('websocket');
 
@@ -79,7 +88,7 @@ describe('through the nginx load balancer (deploy/nginx/nginx.conf)', () => {
 
     // Messages from a polling client and from a websocket client reach everyone, on every node.
     for (const sender of [polling.at(-1)!.member, websocket[1]!.member]) {
-      const text = `from ${sender.transports[0]} ${sender.localAddress}`;
+      const text = `from ${sender.transports[0]} ${sender.socket.id}`;
       const received = everyone.map((m) => nextEvent<RelayedEnvelope>(m.socket, 'lb-mixed', (e) => e.data.message === text));
       expect(
         await emitWithAck(sender.socket, 'lb-mixed', guideEnvelope({ roomChannel: 'lb-mixed', message: text }, sender.socket)),
@@ -101,15 +110,18 @@ describe('through the nginx load balancer (deploy/nginx/nginx.conf)', () => {
     );
   });
 
-  it('sessions are node-local, so stickiness is needed: only the node nginx picks knows a polling sid, and nginx keeps picking it', async () => {
-    const address = '127.0.0.250';
-    const handshake = await httpRequest(`${cluster.url}/socket.io/?EIO=4&transport=polling`, { localAddress: address });
+  it('sessions are node-local, so stickiness is needed: the cookie HAProxy sets keeps a polling sid on the one node that knows it', async () => {
+    const handshake = await httpRequest(`${cluster.url}/socket.io/?EIO=4&transport=polling`);
     expect(handshake.status).toBe(200);
+    expect(([] as string[]).concat(handshake.headers['set-cookie'] ?? [])).toContainEqual(
+      expect.stringMatching(/^rt-affinity=[^;]+; path=\/; HttpOnly$/),
+    );
+    const cookie = affinityCookie(handshake);
     // The engine.io open packet: "0" + JSON.
     const { sid } = JSON.parse(handshake.body.slice(1)) as { sid: string };
     const path = `/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`;
 
-    // Asked directly, every node but one answers "Session ID unknown": what a round-robin balancer would hit.
+    // Asked directly, every node but one answers "Session ID unknown": what a balancer without stickiness hits.
     const direct = await Promise.all(cluster.nodes.map((node) => httpRequest(`${node.url}${path}`, { method: 'POST', body: '6' })));
     const owners = direct.filter((r) => r.status === 200);
     expect(owners).toHaveLength(1);
@@ -117,17 +129,23 @@ describe('through the nginx load balancer (deploy/nginx/nginx.conf)', () => {
       expect(refused.status).toBe(400);
       expect(JSON.parse(refused.body)).toEqual({ code: 1, message: 'Session ID unknown' });
     }
-    // Through nginx, the same client's requests all reach the owner.
+    // With the cookie, every request reaches the owner, and the cookie is not set again.
     for (let i = 0; i < 5; i++) {
-      const viaLb = await httpRequest(`${cluster.url}${path}`, { method: 'POST', body: '6', localAddress: address });
+      const viaLb = await httpRequest(`${cluster.url}${path}`, { method: 'POST', body: '6', headers: { cookie } });
       expect(viaLb).toMatchObject({ status: 200, body: 'ok' });
+      expect(viaLb.headers['set-cookie']).toBeUndefined();
     }
-    const connect = await httpRequest(`${cluster.url}${path}`, { method: 'POST', body: '40', localAddress: address });
+    const connect = await httpRequest(`${cluster.url}${path}`, { method: 'POST', body: '40', headers: { cookie } });
     expect(connect).toMatchObject({ status: 200, body: 'ok' });
-    const reply = await httpRequest(`${cluster.url}${path}`, { localAddress: address });
+    const reply = await httpRequest(`${cluster.url}${path}`, { headers: { cookie } });
     expect(reply.status).toBe(200);
     expect(reply.body).toMatch(/^40\{"sid":"[^"]+"\}/);
-    await httpRequest(`${cluster.url}${path}`, { method: 'POST', body: '1', localAddress: address });
+    // A client that drops the cookie is a new client to HAProxy, sent to the next node in turn: "Session ID unknown".
+    const cookieless = [];
+    for (let i = 0; i < cluster.nodes.length; i++)
+      cookieless.push(await httpRequest(`${cluster.url}${path}`, { method: 'POST', body: '6' }));
+    expect(cookieless.map((r) => r.status)).toContain(400);
+    await httpRequest(`${cluster.url}${path}`, { method: 'POST', body: '1', headers: { cookie } });
   });
 
   it('a listed cross-origin page may poll with credentials (cookies of a cookie-affinity balancer); others are refused', async () => {
@@ -144,15 +162,41 @@ describe('through the nginx load balancer (deploy/nginx/nginx.conf)', () => {
     expect(refused.body).toContain('add it to CORS_ORIGINS');
   });
 
-  it('nginx answers its own health route; the nodes’ routes answer through it', async () => {
-    expect(await httpRequest(`${cluster.url}/nginx-health`)).toMatchObject({ status: 200, body: 'ok\n' });
+  it('HAProxy answers its own health route; the nodes’ routes answer through it', async () => {
+    expect(await httpRequest(`${cluster.url}/lb-health`)).toMatchObject({ status: 200, body: 'ok' });
     expect((await httpRequest(`${cluster.url}/readyz`)).status).toBe(200);
     expect((await httpRequest(`${cluster.url}/healthz`)).status).toBe(200);
+  });
+
+  it('refuses /metrics in every spelling that reaches the route, without asking a node; the scraper still gets it from each node', async () => {
+    const spellings = ['/metrics', '/metrics?format=text', '/%6Detrics', '/METRICS', '/metrics/', '//metrics'];
+    for (const path of spellings) {
+      expect(await httpRequest(`${cluster.url}${path}`), path).toMatchObject({ status: 404, body: 'not found' });
+    }
+    // The access log names who answered: HAProxy itself (<NOSRV>), never a node.
+    await vi.waitFor(
+      () => {
+        const refused = readAccessLog(cluster.lb.accessLog).filter((line) => /metrics/i.test(decodeURIComponent(line.uri)));
+        expect(refused.map((line) => [line.uri, line.server, line.status])).toEqual(spellings.map((path) => [path, '<NOSRV>', 404]));
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    // HAProxy's servers are the nodes' public ports, never a metrics port.
+    const servers = argsOf(section(parseHaproxyFile(join(cluster.lb.runDir, 'servers.cfg')), 'backend', 'realtime'), 'server');
+    expect(servers.map(([, address]) => address)).toEqual(cluster.nodes.map((node) => `127.0.0.1:${node.port}`));
+    for (const node of cluster.nodes) {
+      expect(node.metricsPort, node.nodeId).not.toBe(node.port);
+      expect(servers.flat()).not.toContain(`127.0.0.1:${node.metricsPort}`);
+      // Where Prometheus scrapes (the node's metrics port, from its listening line): served.
+      const scrape = await fetch(node.metricsUrl);
+      expect(scrape.status, node.metricsUrl).toBe(200);
+      expect(await scrape.text()).toMatch(/^# HELP /m);
+    }
   });
 });
 
 describe('a node drained with SIGTERM behind the load balancer', () => {
-  it('its clients reconnect through nginx to the other nodes, rejoin, and every count settles at the true figure', async () => {
+  it('its clients reconnect through HAProxy to the other nodes, rejoin, and every count settles at the true figure', async () => {
     const cluster = await topology();
     const { polling, websocket } = await membersOnEveryNode(cluster, 'drain');
     const placed = [...polling, ...websocket];
@@ -165,7 +209,7 @@ describe('a node drained with SIGTERM behind the load balancer', () => {
     expect(new Set(moving.map((m) => m.transports[0]))).toEqual(new Set(['polling', 'websocket']));
 
     victim.signal('SIGTERM');
-    // The drained members come back through nginx with a new connection, rejoin, and the count is whole again everywhere.
+    // The drained members come back through HAProxy with a new connection, rejoin, and the count is whole again everywhere.
     await vi.waitFor(() => expect(moving.map((m) => m.ids.length)).toEqual(moving.map(() => 2)), { timeout: 15_000, interval: 25 });
     await Promise.all(moving.map((m) => m.joined()));
     await expectLastCounts(everyone, everyone.length);
@@ -182,7 +226,7 @@ describe('a node drained with SIGTERM behind the load balancer', () => {
     for (const m of staying) expect(m.disconnects).toEqual([]);
 
     // The cluster-wide count a newcomer is told is the true one.
-    const newcomer = await appMember(cluster.url, 'drain', { localAddress: '127.0.0.253', transports: ['websocket'] });
+    const newcomer = await appMember(cluster.url, 'drain', { transports: ['websocket'] });
     await expectLastCounts([newcomer, ...everyone], everyone.length + 1);
     // And messages still cross nodes: a moved member reaches a staying one.
     const inbox = record<RelayedEnvelope>(staying[0]!.socket, 'drain');

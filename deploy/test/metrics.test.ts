@@ -22,7 +22,8 @@ beforeAll(async () => {
 });
 
 async function scrape(node: LocalNode): Promise<Map<string, MetricFamily>> {
-  const response = await fetch(`${node.url}/metrics`);
+  // Where Prometheus scrapes it: the node's own metrics port (apps/cluster starts nodes with METRICS_PORT=0).
+  const response = await fetch(node.metricsUrl);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   return parsePrometheusText(await response.text());

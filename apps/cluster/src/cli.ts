@@ -2,8 +2,8 @@
 /**
  * `npm run cluster [-- --nodes N --port P --host H --verbose]`: the
  * docker-compose topology on this machine, without Docker. Starts its own
- * redis-server (or uses REDIS_URL), N nodes and nginx with
- * deploy/nginx/nginx.conf, prints the URL, and stops everything on
+ * redis-server (or uses REDIS_URL), N nodes and HAProxy with
+ * deploy/haproxy/haproxy.cfg, prints the URL, and stops everything on
  * Ctrl-C / SIGTERM (a second signal kills at once).
  */
 import { parseArgs } from 'node:util';
@@ -14,7 +14,8 @@ const USAGE = `usage: npm run cluster -- [--nodes N] [--port PORT] [--host HOST]
   --nodes N      server nodes (default 3)
   --port PORT    load balancer port (default 8080; 0 = any free port)
   --host HOST    load balancer address (default 127.0.0.1)
-  --verbose      print every node log line (default: warnings and errors)
+  --verbose      print every node log line and every load-balancer access line
+                 (default: warnings and errors)
 
 Environment: REDIS_URL to use an existing Redis instead of starting redis-server;
 any server setting (LOG_LEVEL, CORS_ORIGINS, …, see the README) is passed to the nodes.`;
@@ -88,7 +89,11 @@ async function main(): Promise<void> {
         // pino levels: 40 warn, 50 error, 60 fatal.
         if (verbose || level >= 40) process.stdout.write(`[${nodeId}] ${JSON.stringify(entry)}\n`);
       },
-      onNginxLine: (line) => process.stdout.write(`[nginx] ${line}\n`),
+      // stdout is the access log (one line per request: in the file printed below);
+      // stderr is HAProxy's own warnings and alerts (a node going down, …).
+      onLoadBalancerLine: (line, stream) => {
+        if (verbose || stream === 'stderr') process.stdout.write(`[haproxy] ${line}\n`);
+      },
     });
   } catch (err) {
     process.stderr.write(`[cluster] could not start: ${(err as Error).message}\n`);
@@ -98,17 +103,18 @@ async function main(): Promise<void> {
 
   for (const node of cluster.nodes) {
     void node.exited.then(({ code, signal }) => {
-      if (!shuttingDown) say(`${node.nodeId} exited (${code ?? signal}); nginx sends its clients to the other nodes`);
+      if (!shuttingDown) say(`${node.nodeId} exited (${code ?? signal}); haproxy sends its clients to the other nodes`);
     });
   }
-  void cluster.nginx.exited.then(({ code, signal }) => {
+  void cluster.lb.exited.then(({ code, signal }) => {
     if (shuttingDown) return;
-    say(`nginx exited (${code ?? signal}): stopping`);
+    say(`haproxy exited (${code ?? signal}): stopping`);
     shutdown('SIGTERM');
   });
-  say(`ready: ${cluster.url}  (${cluster.nodes.length} nodes behind nginx, Redis ${cluster.redisUrl})`);
+  say(`ready: ${cluster.url}  (${cluster.nodes.length} nodes behind haproxy, Redis ${cluster.redisUrl})`);
   say(`nodes: ${cluster.nodes.map((n) => `${n.nodeId} ${n.url}`).join(', ')}`);
-  say(`nginx access log: ${cluster.nginx.accessLog}`);
+  say(`metrics (not behind haproxy): ${cluster.nodes.map((n) => `${n.nodeId} ${n.metricsUrl}`).join(', ')}`);
+  say(`haproxy access log: ${cluster.lb.accessLog}`);
   say('Ctrl-C to stop');
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNginx, type LocalNginx } from './nginx.js';
+import { startLoadBalancer, type LocalLoadBalancer } from './load-balancer.js';
 import { startRedis, type LocalRedis } from './redis.js';
 import { startServerNode, type LocalNode, type LogEntry } from './server-node.js';
 
@@ -23,10 +23,11 @@ export interface LocalClusterOptions {
   /** Progress messages, one per step. */
   onProgress?: (message: string) => void;
   onNodeLog?: (nodeId: string, entry: LogEntry) => void;
-  onNginxLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** HAProxy's stdout (the access log) and stderr lines. */
+  onLoadBalancerLine?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
 
-/** Redis, N nodes and nginx on loopback: the docker-compose topology without Docker. */
+/** Redis, N nodes and HAProxy on loopback: the docker-compose topology without Docker. */
 export interface LocalCluster {
   /** Through the load balancer. */
   readonly url: string;
@@ -34,8 +35,8 @@ export interface LocalCluster {
   /** The redis-server this cluster started; undefined with `redisUrl`. */
   readonly redis: LocalRedis | undefined;
   readonly nodes: readonly LocalNode[];
-  readonly nginx: LocalNginx;
-  /** Stops nginx, drains the nodes (SIGTERM), stops Redis, removes the run directory. Idempotent. */
+  readonly lb: LocalLoadBalancer;
+  /** Stops the load balancer, drains the nodes (SIGTERM), stops Redis, removes the run directory. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -46,14 +47,14 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const runDir = mkdtempSync(join(tmpdir(), 'realtime-cluster-'));
   let redis: LocalRedis | undefined;
   const nodes: LocalNode[] = [];
-  let nginx: LocalNginx | undefined;
+  let lb: LocalLoadBalancer | undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      if (nginx !== undefined) {
-        progress('stopping nginx');
-        await nginx.stop();
+      if (lb !== undefined) {
+        progress('stopping haproxy');
+        await lb.stop();
       }
       if (nodes.length > 0) {
         progress(`draining ${nodes.filter((n) => n.running).length} node(s) (SIGTERM)`);
@@ -102,16 +103,17 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     if (failed !== undefined) throw failed.reason;
     nodes.sort((a, b) => a.nodeId.localeCompare(b.nodeId, 'en', { numeric: true }));
 
-    progress('starting nginx');
-    nginx = await startNginx({
-      upstreams: nodes.map((node) => `127.0.0.1:${node.port}`),
-      runDir: join(runDir, 'nginx'),
+    progress('starting haproxy');
+    lb = await startLoadBalancer({
+      // The public port only: the metrics port is never behind the load balancer.
+      servers: nodes.map((node) => ({ name: node.nodeId, address: `127.0.0.1:${node.port}` })),
+      runDir: join(runDir, 'haproxy'),
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 0,
-      ...(options.onNginxLine === undefined ? {} : { onLine: options.onNginxLine }),
+      ...(options.onLoadBalancerLine === undefined ? {} : { onLine: options.onLoadBalancerLine }),
     });
-    progress(`nginx listening on ${nginx.url}`);
-    return { url: nginx.url, redisUrl, redis, nodes, nginx, stop };
+    progress(`haproxy listening on ${lb.url}`);
+    return { url: lb.url, redisUrl, redis, nodes, lb, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -28,7 +28,7 @@ function canConnect(host: string, port: number): Promise<boolean> {
 
 /**
  * Resolves once `host:port` accepts TCP connections. For processes that
- * print nothing when they are ready (nginx): polls every 20 ms, and gives up
+ * print nothing when they are ready (haproxy): polls every 20 ms, and gives up
  * when `gaveUp` settles first or after `timeoutMs`.
  */
 export async function waitForPort(host: string, port: number, gaveUp: Promise<unknown>, timeoutMs = 15_000): Promise<void> {

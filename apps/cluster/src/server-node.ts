@@ -9,6 +9,14 @@ export interface LocalNode {
   readonly port: number;
   /** The node itself, bypassing the load balancer. */
   readonly url: string;
+  /**
+   * The port serving /metrics, from `metricsPort` in the node's listening
+   * line: its own (METRICS_PORT, 0 here unless `env` says otherwise), never
+   * behind the load balancer. Undefined if the line lacks it.
+   */
+  readonly metricsPort: number | undefined;
+  /** Where Prometheus scrapes this node: the metrics port (the main port when the line names none). */
+  readonly metricsUrl: string;
   readonly pid: number | undefined;
   /** Parsed JSON log lines so far (empty unless `keepLogs`). */
   readonly logs: readonly LogEntry[];
@@ -29,7 +37,7 @@ export interface LocalNodeOptions {
   host?: string;
   /** The node's port. Default 0: the node picks one and logs it. */
   port?: number;
-  /** Environment added to the node's (PORT, HOST, NODE_ID and REDIS_URL are set from the options). */
+  /** Environment added to the node's (PORT, HOST, NODE_ID and REDIS_URL are set from the options; METRICS_PORT defaults to 0). */
   env?: Record<string, string>;
   /** Keep every parsed log line in `logs` (tests). Default true. */
   keepLogs?: boolean;
@@ -42,8 +50,8 @@ export async function startServerNode(options: LocalNodeOptions): Promise<LocalN
   const logs: LogEntry[] = [];
   const waiters = new Set<(entry: LogEntry) => void>();
   let stderr = '';
-  let onListening!: (port: number) => void;
-  const listening = new Promise<number>((resolve) => (onListening = resolve));
+  let onListening!: (ports: { port: number; metricsPort: number | undefined }) => void;
+  const listening = new Promise<{ port: number; metricsPort: number | undefined }>((resolve) => (onListening = resolve));
 
   const child = spawnChild({
     name: options.nodeId,
@@ -51,6 +59,10 @@ export async function startServerNode(options: LocalNodeOptions): Promise<LocalN
     args: [SERVER_MAIN],
     env: {
       ...process.env,
+      // /metrics on a port of its own, as in compose and k8s, so the public
+      // port behind the load balancer has none. 0: several nodes share this
+      // host, so each takes a free one and logs it in its listening line.
+      METRICS_PORT: '0',
       ...options.env,
       PORT: String(options.port ?? 0),
       HOST: host,
@@ -69,13 +81,15 @@ export async function startServerNode(options: LocalNodeOptions): Promise<LocalN
         entry = { raw: line };
       }
       if (keepLogs) logs.push(entry);
-      if (entry.event === 'listening' && typeof entry.port === 'number') onListening(entry.port);
+      if (entry.event === 'listening' && typeof entry.port === 'number') {
+        onListening({ port: entry.port, metricsPort: typeof entry.metricsPort === 'number' ? entry.metricsPort : undefined });
+      }
       options.onLog?.(entry);
       for (const waiter of waiters) waiter(entry);
     },
   });
 
-  const port = await Promise.race([
+  const { port, metricsPort } = await Promise.race([
     listening,
     child.exited.then(({ code, signal }) => {
       throw new Error(`node ${options.nodeId} exited (${code ?? signal}) before listening: ${stderr}${JSON.stringify(logs.slice(-5))}`);
@@ -86,6 +100,8 @@ export async function startServerNode(options: LocalNodeOptions): Promise<LocalN
     nodeId: options.nodeId,
     port,
     url: `http://${host}:${port}`,
+    metricsPort,
+    metricsUrl: `http://${host}:${metricsPort ?? port}/metrics`,
     pid: child.pid,
     logs,
     exited: child.exited,

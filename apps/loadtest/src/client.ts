@@ -61,6 +61,10 @@ export class LoadClient {
       reconnection: false,
       forceNew: true,
       timeout: timeoutMs,
+      // Keep the load balancer's stickiness cookie, as a browser does: in
+      // Node.js this gives the connection a cookie jar. Without it, polling
+      // through `npm run cluster` or compose fails with "Session ID unknown".
+      withCredentials: true,
     });
     this.socket = socket;
     this.generation++;

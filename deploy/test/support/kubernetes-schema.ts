@@ -11,16 +11,27 @@ export interface KubernetesObject {
 
 type ModelClass = { new (data: unknown): { validate(): void }; prototype: { validate(): void } };
 
+/**
+ * Custom resources whose schemas come from another package of the same
+ * family: API group → package (the Prometheus Operator's PodMonitor,
+ * PrometheusRule, … from the CRDs of its release).
+ */
+const CUSTOM_RESOURCE_MODELS: Record<string, string> = {
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
+};
+
 /** The kubernetes-models class of an object (`kubernetes-models/apps/v1` → Deployment, …). */
 function modelClass(object: KubernetesObject): ModelClass {
+  const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '';
+  const models = CUSTOM_RESOURCE_MODELS[group] ?? 'kubernetes-models';
   let module: Record<string, unknown>;
   try {
-    module = require(`kubernetes-models/${object.apiVersion}`) as Record<string, unknown>;
+    module = require(`${models}/${object.apiVersion}`) as Record<string, unknown>;
   } catch {
-    throw new Error(`kubernetes-models knows no API version ${object.apiVersion}`);
+    throw new Error(`${models} knows no API version ${object.apiVersion}`);
   }
   const model = module[object.kind];
-  if (typeof model !== 'function') throw new Error(`kubernetes-models knows no ${object.kind} in ${object.apiVersion}`);
+  if (typeof model !== 'function') throw new Error(`${models} knows no ${object.kind} in ${object.apiVersion}`);
   return model as ModelClass;
 }
 

@@ -1,4 +1,3 @@
-import { Agent } from 'node:http';
 import { expect, vi } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import type { OnlineUsersEnvelope } from '@realtime/protocol';
@@ -18,13 +17,13 @@ export async function nodeOfSocket(nodes: readonly LocalNode[], socketId: string
 }
 
 /**
- * A client as an application writes it: reconnection on, and on every
- * (re)connect it joins its channel again (the server forgets a connection's
- * memberships when it closes). Records every count it is told.
+ * A client as an application writes it: reconnection on, cookies kept (as
+ * a browser does, so the load balancer's stickiness cookie comes back), and
+ * on every (re)connect it joins its channel again (the server forgets a
+ * connection's memberships when it closes). Records every count it is told.
  */
 export interface AppMember {
   readonly socket: Socket;
-  readonly localAddress: string;
   readonly transports: Transport[];
   /** Every `online-users` count for the channel, in order. */
   readonly counts: number[];
@@ -32,6 +31,10 @@ export interface AppMember {
   currentCounts(): number[];
   /** Socket ids it has had, one per successful (re)connection. */
   readonly ids: string[];
+  /** Engine.IO session ids (`sid` in every polling request's URL), one per successful (re)connection. */
+  readonly sessionIds: string[];
+  /** Messages of every `connect_error` (a refused handshake, "Session ID unknown", …). */
+  readonly connectErrors: string[];
   /** Reasons of its disconnections. */
   readonly disconnects: string[];
   /** Resolves when its current connection's join is acknowledged. */
@@ -41,9 +44,8 @@ export interface AppMember {
 export async function appMember(
   url: string,
   channel: string,
-  options: { localAddress: string; transports: Transport[]; reconnection?: boolean },
+  options: { transports: Transport[]; reconnection?: boolean },
 ): Promise<AppMember> {
-  const agent = new Agent({ keepAlive: true, localAddress: options.localAddress });
   const socket = io(url, {
     transports: options.transports,
     forceNew: true,
@@ -52,16 +54,16 @@ export async function appMember(
     // socket.io-client's defaults are 1 s and 5 s: shorter keeps the test brisk, the behaviour is the same.
     reconnectionDelay: 200,
     reconnectionDelayMax: 1_000,
-    agent: agent as unknown as string,
-    // Not in socket.io-client's types; engine.io-client passes it to the WebSocket (ws) it creates.
-    ...({ localAddress: options.localAddress } as object),
+    // In Node.js: a cookie jar per connection, for the load balancer's stickiness cookie.
+    withCredentials: true,
   });
   registerTeardown(() => {
     socket.disconnect();
-    agent.destroy();
   });
   const counts: number[] = [];
   const ids: string[] = [];
+  const sessionIds: string[] = [];
+  const connectErrors: string[] = [];
   const disconnects: string[] = [];
   let countsFrom = 0;
   let join: Promise<void> = Promise.resolve();
@@ -72,6 +74,7 @@ export async function appMember(
   const connected = new Promise<void>((resolve, reject) => {
     socket.on('connect', () => {
       ids.push(socket.id as string);
+      sessionIds.push(socket.io.engine.id);
       countsFrom = counts.length;
       join = socket
         .timeout(10_000)
@@ -83,7 +86,8 @@ export async function appMember(
       join.catch(() => undefined);
       resolve();
     });
-    socket.once('connect_error', (err) => {
+    socket.on('connect_error', (err) => {
+      connectErrors.push(err.message);
       if (ids.length === 0) reject(err);
     });
   });
@@ -91,11 +95,12 @@ export async function appMember(
   await join;
   return {
     socket,
-    localAddress: options.localAddress,
     transports: options.transports,
     counts,
     currentCounts: () => counts.slice(countsFrom),
     ids,
+    sessionIds,
+    connectErrors,
     disconnects,
     joined: () => join,
   };
@@ -107,9 +112,4 @@ export async function expectLastCounts(members: readonly AppMember[], expected: 
     timeout: timeoutMs,
     interval: 25,
   });
-}
-
-/** Source addresses 127.0.0.2 … 127.0.0.254: to an address-hashing balancer, that many different clients. */
-export function* loopbackAddresses(): Generator<string> {
-  for (let i = 2; i <= 254; i++) yield `127.0.0.${i}`;
 }

@@ -76,8 +76,11 @@ function parseLabels(text: string, start: number, line: number): { labels: Recor
   }
 }
 
-/** The family a sample name belongs to, given the declared families. */
-function familyOf(name: string, families: Map<string, MetricFamily>): MetricFamily | undefined {
+/**
+ * The family a sample name belongs to, given the declared families: itself,
+ * or a histogram's `_bucket` / `_sum` / `_count` (a summary's `_sum` / `_count`).
+ */
+export function familyOf(name: string, families: Map<string, MetricFamily>): MetricFamily | undefined {
   const direct = families.get(name);
   if (direct !== undefined) return direct;
   for (const suffix of ['_bucket', '_sum', '_count']) {

@@ -11,6 +11,12 @@ export interface ClientOptions {
   reconnection?: boolean;
   extraHeaders?: Record<string, string>;
   /**
+   * Keep cookies, as a browser does (socket.io-client's `withCredentials`,
+   * which in Node.js gives each connection a cookie jar). A load balancer
+   * with cookie stickiness needs it for polling. Default true.
+   */
+  keepCookies?: boolean;
+  /**
    * Source address of every connection (e.g. 127.0.0.2; all of 127/8 is
    * local on Linux): to a load balancer that hashes the client address, a
    * different client.
@@ -27,6 +33,7 @@ export async function connectClient(url: string, options: ClientOptions = {}): P
     reconnection: options.reconnection ?? false,
     forceNew: true,
     timeout: 10_000,
+    withCredentials: options.keepCookies ?? true,
     ...(options.extraHeaders ? { extraHeaders: options.extraHeaders } : {}),
     ...(agent === undefined ? {} : { agent: agent as unknown as string, localAddress: options.localAddress }),
   });
