@@ -8,7 +8,7 @@
 # Configuration is the environment (see apps/server/src/config.ts and the
 # README). deploy/test/dockerfile.test.ts replays both stages without Docker.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

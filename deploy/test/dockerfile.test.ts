@@ -20,11 +20,31 @@ const ignored = dockerignoreMatcher(readFileSync(join(REPO_ROOT, '.dockerignore'
 const runtime = stages.at(-1) as Stage;
 const of = <K extends Instruction['kind']>(stage: Stage, kind: K) =>
   stage.instructions.filter((i): i is Extract<Instruction, { kind: K }> => i.kind === kind);
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; engines: { node: string } };
+/** `node:24-bookworm-slim` → '24'. */
+const imageNodeMajor = /^node:(\d+)/.exec(runtime.image)?.[1];
+/**
+ * The replay has no image: its RUNs and CMD run on the Node that runs these
+ * tests, with the machine's npm. These settings of the machine say how that
+ * npm reaches the registry and builds addons on a Node that is not the
+ * machine's own (.ci/run sets them for its Node 24); nothing else of this
+ * environment leaks into the image's.
+ */
+const buildHostEnv = Object.fromEntries(
+  ['NODE_EXTRA_CA_CERTS', 'npm_config_globalconfig', 'npm_config_nodedir'].flatMap((name) => {
+    const value = process.env[name];
+    return value === undefined ? [] : [[name, value]];
+  }),
+);
 
 describe('Dockerfile', () => {
-  it('is multi-stage: slim Node 20 runtime, production dependencies only, built output copied in, non-root USER, HEALTHCHECK, npm start’s command', () => {
+  it('is multi-stage: slim Node 24 runtime, production dependencies only, built output copied in, non-root USER, HEALTHCHECK, npm start’s command', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(runtime.image).toMatch(/^node:20[.\d]*-(bookworm|bullseye)-slim$|^node:20[.\d]*-alpine/);
+    expect(runtime.image).toMatch(/^node:24[.\d]*-(bookworm|trixie)-slim$/);
+    // The build stage compiles and installs with the Node the runtime runs.
+    for (const stage of stages) expect(stage.image, stage.name).toBe(runtime.image);
+    // package.json's engines allows the image's Node.
+    expect(pkg.engines.node.split('||').map((range) => /^\s*\^(\d+)\./.exec(range)?.[1])).toContain(imageNodeMajor);
     const runs = of(runtime, 'RUN').map((r) => r.command);
     expect(runs.some((c) => /npm ci\b.*--omit=dev/.test(c))).toBe(true);
     // Nothing compiles in the runtime stage: the build output comes from the build stage.
@@ -39,7 +59,6 @@ describe('Dockerfile', () => {
     expect(of(runtime, 'HEALTHCHECK')).toHaveLength(1);
     expect(of(runtime, 'CMD').at(-1)?.command).toEqual(['node', 'apps/server/dist/main.js']);
     // The same entry point as `npm start`.
-    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.start).toBe('node apps/server/dist/main.js');
     expect(of(runtime, 'EXPOSE').flatMap((e) => e.ports)).toEqual([of(runtime, 'ENV').find((e) => e.values.PORT)?.values.PORT]);
   });
@@ -61,6 +80,11 @@ describe('Dockerfile', () => {
   it('replayed without Docker, the image’s CMD runs as an unprivileged user and serves /readyz, the HEALTHCHECK and a socket.io client', async () => {
     const setpriv = findBinary('setpriv');
     if (setpriv === undefined) throw new Error('setpriv (util-linux) is needed to run the CMD as an unprivileged user');
+    // Before minutes of npm ci: a replay on another Node major says little about the image.
+    expect(
+      process.versions.node.split('.')[0],
+      `the replay runs the image's RUNs and CMD on the Node running these tests (${process.version}): run them on Node ${imageNodeMajor} (.ci/run installs it)`,
+    ).toBe(imageNodeMajor);
     const stageRoots = new Map<string, string>();
     let image: Replayed | undefined;
     for (const stage of stages) {
@@ -113,6 +137,8 @@ describe('Dockerfile', () => {
     });
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
     expect(/^Uid:\s+(\d+)/m.exec(status)?.[1]).toBe('65534');
+    // The CMD's `node`, looked up on the image PATH, is the Node these tests run on.
+    expect(realpathSync(`/proc/${child.pid}/exe`)).toBe(realpathSync(process.execPath));
 
     const url = `http://127.0.0.1:${port}`;
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
@@ -197,7 +223,7 @@ function replay(stage: Stage, stageRoots: ReadonlyMap<string, string>): Replayed
         const cache = instruction.command.includes('cache clean') ? { npm_config_cache: join(root, '.npm-cache') } : {};
         const run = spawnSync('sh', ['-c', instruction.command], {
           cwd: workdir,
-          env: { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, HOME: process.env.HOME ?? '/root', ...env, ...cache },
+          env: { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, HOME: process.env.HOME ?? '/root', ...buildHostEnv, ...env, ...cache },
           encoding: 'utf8',
           timeout: 240_000,
         });
