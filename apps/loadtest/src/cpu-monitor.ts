@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
 
 const LOOP_RESOLUTION_MS = 10;
 
@@ -28,7 +28,7 @@ export class CpuMonitor {
   private last = process.cpuUsage();
   private lastWall = performance.now();
   private readonly samples: { percent: number; busy: boolean }[] = [];
-  private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  private readonly loop: ELDHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor(private readonly worker: number) {
     this.loop.enable();
