@@ -242,9 +242,9 @@ describe('k8s/monitoring (Prometheus Operator)', () => {
     return found[0] as Obj;
   };
 
-  it('the PrometheusRule carries exactly the rules of alerts.yml, and both objects validate against the Operator’s schemas', () => {
+  it('the PrometheusRule carries exactly the rules of alerts.yml, and both objects validate against the Operator’s schemas', async () => {
     expect(monitoring.map((o) => o.kind).sort()).toEqual(['PodMonitor', 'PrometheusRule']);
-    for (const object of monitoring) validateKubernetesObject(object);
+    for (const object of monitoring) await validateKubernetesObject(object);
     expect(one('PrometheusRule').spec.groups).toEqual(ruleGroups);
   });
 

@@ -1,7 +1,3 @@
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
 export interface KubernetesObject {
   apiVersion: string;
   kind: string;
@@ -20,13 +16,18 @@ const CUSTOM_RESOURCE_MODELS: Record<string, string> = {
   'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
 };
 
-/** The kubernetes-models class of an object (`kubernetes-models/apps/v1` → Deployment, …). */
-function modelClass(object: KubernetesObject): ModelClass {
+/**
+ * The kubernetes-models class of an object (`kubernetes-models/apps/v1` → Deployment, …).
+ * Imported, not required: kubernetes-models 5 and its family are ESM only and export no `require` condition.
+ */
+async function modelClass(object: KubernetesObject): Promise<ModelClass> {
   const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '';
   const models = CUSTOM_RESOURCE_MODELS[group] ?? 'kubernetes-models';
+  // A variable, not a template literal inside import(): Vite reads those as file patterns and warns.
+  const specifier = `${models}/${object.apiVersion}`;
   let module: Record<string, unknown>;
   try {
-    module = require(`${models}/${object.apiVersion}`) as Record<string, unknown>;
+    module = (await import(specifier)) as Record<string, unknown>;
   } catch {
     throw new Error(`${models} knows no API version ${object.apiVersion}`);
   }
@@ -68,8 +69,8 @@ function recording(value: unknown, path: string, visited: Map<string, { object: 
  * (kubernetes-models), then checks that it has no field the schema lacks.
  * Throws with every problem found.
  */
-export function validateKubernetesObject(object: KubernetesObject): void {
-  const Model = modelClass(object);
+export async function validateKubernetesObject(object: KubernetesObject): Promise<void> {
+  const Model = await modelClass(object);
   new Model(object).validate();
   const visited = new Map<string, { object: object; read: Set<string | symbol> }>();
   Model.prototype.validate.call(recording(object, `${object.kind}/${object.metadata.name}`, visited));
