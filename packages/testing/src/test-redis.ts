@@ -21,8 +21,8 @@ function dockerEngineLikely(): boolean {
 
 async function startContainer(): Promise<TestRedis | undefined> {
   try {
-    // Imported lazily: testcontainers 12 crashes at import on Node 20, and
-    // nothing of it is needed where no Docker engine runs.
+    // Imported lazily: nothing of it is needed where no Docker engine runs,
+    // and its import (dockerode, undici, ssh2) takes about half a second.
     const { GenericContainer, Wait } = await import('testcontainers');
     const container = await new GenericContainer('redis:7-alpine')
       .withExposedPorts(6379)
