@@ -87,7 +87,7 @@ describe('docker-compose.yml', () => {
     expect(config.metricsPort).toBe(9464);
     // The public port and the metrics port, neither published.
     expect(server.expose?.map(String)).toEqual([String(config.port), String(config.metricsPort)]);
-    const redisUrl = new URL(config.redis?.url ?? '');
+    const redisUrl = new URL(config.redis?.kind === 'standalone' ? config.redis.url : '');
     expect(redisUrl.hostname).toBe('redis');
     expect(redisUrl.port || '6379').toBe('6379');
     expect(services.redis!.ports).toBeUndefined();

@@ -1,7 +1,7 @@
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { ServerOptions } from 'socket.io';
 import type { Config } from './config.js';
-import type { RedisConnections } from './redis-connections.js';
+import type { RedisConnections } from '@realtime/redis';
 
 /** The Socket.IO adapter for a cluster node, per ADAPTER_MODE (see config.ts). */
 export function clusterAdapter(config: Config, redis: RedisConnections): ServerOptions['adapter'] {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { parseRedisUrl, redisUrlProblem, type ParsedRedisUrl } from './redis-url.js';
+import { parseEndpoints, parseRedisUrl, redisUrlProblem, type RedisTopology } from '@realtime/redis';
 
 /**
  * The node's settings, parsed once from the environment at start-up. Only
@@ -20,10 +20,13 @@ export interface Config {
    */
   metricsPort: number | undefined;
   /**
-   * REDIS_URL: the cluster's Redis, parsed (`redacted` is the only form that
-   * may be logged). Unset = a single node with in-memory state.
+   * The cluster's Redis, from exactly one of REDIS_URL (standalone),
+   * REDIS_SENTINELS + REDIS_SENTINEL_MASTER (Sentinel), or
+   * REDIS_CLUSTER_NODES (Redis Cluster, refused until presence shards);
+   * REDIS_USERNAME / REDIS_PASSWORD / REDIS_TLS for the last two. Only
+   * `describeTopology(redis)` may be logged. Unset = a single node in memory.
    */
-  redis: ParsedRedisUrl | undefined;
+  redis: RedisTopology | undefined;
   /** REDIS_CONNECT_TIMEOUT_MS: how long start-up waits for an unreachable Redis before giving up. Default 10 000. */
   redisConnectTimeoutMs: number;
   /** REDIS_KEY_PREFIX: prefix of every key and pub/sub channel. Default `rt:`. */
@@ -141,6 +144,63 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
+/** Where Redis is: one of three modes, or none. Every message names the variables to fix and never quotes a secret. */
+function parseRedisTopology(env: Env): RedisTopology | undefined {
+  const trimmed = (raw: string | undefined): string | undefined => raw?.trim() || undefined;
+  const url = trimmed(env.REDIS_URL);
+  const clusterNodes = trimmed(env.REDIS_CLUSTER_NODES);
+  const sentinels = trimmed(env.REDIS_SENTINELS);
+  const masterName = trimmed(env.REDIS_SENTINEL_MASTER);
+  const modes = [url && 'REDIS_URL', clusterNodes && 'REDIS_CLUSTER_NODES', sentinels && 'REDIS_SENTINELS'].filter(
+    (m): m is string => typeof m === 'string',
+  );
+  if (modes.length > 1) {
+    throw new ConfigError(`set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS (got ${modes.join(' and ')})`);
+  }
+  if (masterName !== undefined && sentinels === undefined) {
+    throw new ConfigError('REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS: list the sentinels as host:port,host:port');
+  }
+  const auth = {
+    username: trimmed(env.REDIS_USERNAME),
+    // Taken as given (not trimmed): a password may end in a space.
+    password: env.REDIS_PASSWORD === undefined || env.REDIS_PASSWORD === '' ? undefined : env.REDIS_PASSWORD,
+    tls: boolean(env, 'REDIS_TLS', false),
+  };
+  const authSet = Object.entries({ REDIS_USERNAME: env.REDIS_USERNAME, REDIS_PASSWORD: env.REDIS_PASSWORD, REDIS_TLS: env.REDIS_TLS })
+    .filter(([, raw]) => trimmed(raw) !== undefined)
+    .map(([name]) => name);
+  if (url !== undefined) {
+    if (authSet.length > 0) {
+      throw new ConfigError(
+        `${authSet.join(', ')} apply to REDIS_SENTINELS and REDIS_CLUSTER_NODES; with REDIS_URL put them in the URL (rediss://user:password@host:port)`,
+      );
+    }
+    // The message never quotes the URL: it may hold a password.
+    const problem = redisUrlProblem(url);
+    if (problem !== undefined) throw new ConfigError(problem);
+    return { kind: 'standalone', ...parseRedisUrl(url) };
+  }
+  if (sentinels !== undefined) {
+    if (masterName === undefined) {
+      throw new ConfigError('REDIS_SENTINELS needs REDIS_SENTINEL_MASTER: the name the sentinels monitor the master under');
+    }
+    const endpoints = parseEndpoints('REDIS_SENTINELS', sentinels, 26379);
+    if (typeof endpoints === 'string') throw new ConfigError(endpoints);
+    return { kind: 'sentinel', sentinels: endpoints, masterName, db: 0, ...auth };
+  }
+  if (clusterNodes !== undefined) {
+    const endpoints = parseEndpoints('REDIS_CLUSTER_NODES', clusterNodes, 6379);
+    if (typeof endpoints === 'string') throw new ConfigError(endpoints);
+    throw new ConfigError(
+      'REDIS_CLUSTER_NODES: Redis Cluster mode is not available in this version yet (presence keys must shard first); ' +
+        'use REDIS_URL (standalone) or REDIS_SENTINELS (failover)',
+    );
+  }
+  if (authSet.length > 0)
+    throw new ConfigError(`${authSet.join(', ')} set, but no Redis is: set REDIS_SENTINELS or REDIS_CLUSTER_NODES too`);
+  return undefined;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -152,12 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (adapterMode !== 'classic' && adapterMode !== 'sharded') {
     throw new ConfigError(`ADAPTER_MODE must be classic or sharded, got "${env.ADAPTER_MODE}"`);
   }
-  const redisUrl = env.REDIS_URL?.trim() || undefined;
-  if (redisUrl !== undefined) {
-    // The message never quotes the URL: it may hold a password.
-    const problem = redisUrlProblem(redisUrl);
-    if (problem !== undefined) throw new ConfigError(problem);
-  }
+  const redis = parseRedisTopology(env);
   const maxHttpBufferSizeBytes = integer(env, 'MAX_HTTP_BUFFER_SIZE_BYTES', 1_000_000, 1024);
   const maxMessageBytes = integer(env, 'MAX_MESSAGE_BYTES', 64 * 1024, 0);
   if (maxMessageBytes > maxHttpBufferSizeBytes) {
@@ -187,7 +242,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     metricsPort: env.METRICS_PORT?.trim() ? integer(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
-    redis: redisUrl === undefined ? undefined : parseRedisUrl(redisUrl),
+    redis,
     redisConnectTimeoutMs: integer(env, 'REDIS_CONNECT_TIMEOUT_MS', 10_000, 100, MAX_TIMER_MS),
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'rt:',
     nodeId: env.NODE_ID?.trim() || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,

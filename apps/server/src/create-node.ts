@@ -9,7 +9,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { instrumentNode } from './metrics-collector.js';
 import { NodePresence } from './node-presence.js';
 import { OriginRefusalReporter, corsOptions, isOriginAllowed, originRefusal, refusalReadableByRefusedOrigin } from './origin-policy.js';
-import { connectRedis, type RedisConnections } from './redis-connections.js';
+import { connectRedis, type RedisConnections } from '@realtime/redis';
 import { registerSocketHandlers } from './socket-handlers.js';
 import { socketIoPlugin } from './socket-io-plugin.js';
 import type { RealtimeServer } from './socket-types.js';
@@ -43,12 +43,23 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   let redisStore: RedisPresenceStore | undefined;
   if (config.redis !== undefined) {
     redis = await connectRedis({
-      url: config.redis.url,
-      redactedUrl: config.redis.redacted,
+      topology: config.redis,
       nodeId: config.nodeId,
       logger,
-      metrics,
+      events: {
+        error: (connection) => metrics.redisErrors.inc({ connection }),
+        reconnecting: (connection) => metrics.redisReconnects.inc({ connection }),
+        publishDropped: () => metrics.publishErrors.inc(),
+      },
       connectTimeoutMs: config.redisConnectTimeoutMs,
+      settings:
+        config.redis.kind === 'standalone'
+          ? { address: 'REDIS_URL', credentials: 'the user name and password in REDIS_URL', connectTimeout: 'REDIS_CONNECT_TIMEOUT_MS' }
+          : {
+              address: config.redis.kind === 'sentinel' ? 'REDIS_SENTINELS and REDIS_SENTINEL_MASTER' : 'REDIS_CLUSTER_NODES',
+              credentials: 'REDIS_USERNAME and REDIS_PASSWORD',
+              connectTimeout: 'REDIS_CONNECT_TIMEOUT_MS',
+            },
     });
     redisStore = new RedisPresenceStore({
       redis: redis.commands,

@@ -1,5 +1,5 @@
 import { stdSerializers } from 'pino';
-import { redactUrlsInText } from './redis-url.js';
+import { redactUrlsInText } from '@realtime/redis';
 
 /**
  * Properties that carry a client library's command arguments: ioredis puts

@@ -2,13 +2,13 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { findUnknownSettings } from './known-settings.js';
 import { createLogger } from './logger.js';
 import { startNode } from './create-node.js';
-import { RedisAuthError } from './redis-connections.js';
+import { RedisAuthError, describeTopology } from '@realtime/redis';
 
 /** What this node is, in words: the first line it logs. */
 function describeMode(config: Config): string {
   return config.redis === undefined
     ? "single node, state in memory: other nodes will not see this node's clients (set REDIS_URL to form a cluster)"
-    : `cluster member via Redis at ${config.redis.redacted}`;
+    : `cluster member via Redis at ${describeTopology(config.redis)}`;
 }
 
 /** Entry point: `npm start`. Configuration comes from the environment (see README). */
@@ -29,7 +29,12 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   logger.info(
-    { event: 'mode', mode: config.redis === undefined ? 'memory' : 'redis', redis: config.redis?.redacted },
+    {
+      event: 'mode',
+      mode: config.redis === undefined ? 'memory' : 'redis',
+      topology: config.redis?.kind,
+      redis: config.redis === undefined ? undefined : describeTopology(config.redis),
+    },
     describeMode(config),
   );
   for (const { name, suggestion } of findUnknownSettings(process.env)) {

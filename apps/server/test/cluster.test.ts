@@ -10,6 +10,7 @@ import {
   record,
   registerTeardown,
   startCluster,
+  startRedisSentinelSet,
   startTestRedis,
   uniqueKeyPrefix,
   type ServerProcess,
@@ -20,14 +21,30 @@ import { expectCounts, join, member, type Member } from './support/cluster-clien
  * Three nodes, each its own process, on one Redis. Tests use distinct
  * channel names, so they share the cluster without seeing each other.
  */
-describe.each(['classic', 'sharded'] as const)('ADAPTER_MODE=%s', (adapterMode) => {
+/** Where the nodes' Redis is: the environment that points a node at it. */
+const topologies = {
+  standalone: async (): Promise<Record<string, string>> => {
+    const redis = await startTestRedis();
+    registerTeardown(() => redis.stop());
+    return { REDIS_URL: redis.url };
+  },
+  sentinel: async (): Promise<Record<string, string>> => {
+    const set = await startRedisSentinelSet();
+    return { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: set.masterName };
+  },
+};
+
+describe.each([
+  ['standalone', 'classic'],
+  ['standalone', 'sharded'],
+  ['sentinel', 'classic'],
+] as const)('%s Redis, ADAPTER_MODE=%s', (topology, adapterMode) => {
   let nodes: ServerProcess[];
   let urls: string[];
 
   beforeAll(async () => {
-    const redis = await startTestRedis();
-    registerTeardown(() => redis.stop());
-    nodes = await startCluster(3, { redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('cluster'), env: { ADAPTER_MODE: adapterMode } });
+    const redisEnv = await topologies[topology]();
+    nodes = await startCluster(3, { keyPrefix: uniqueKeyPrefix('cluster'), env: { ...redisEnv, ADAPTER_MODE: adapterMode } });
     urls = nodes.map((n) => n.url);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RedisTopology } from '@realtime/redis';
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test when it throws none, or something else). */
@@ -45,6 +46,13 @@ function companions(name: string, value: number): Record<string, string> {
   if (name === 'PING_INTERVAL_MS') return { HTTP_IDLE_TIMEOUT_MS: String(Math.max(1000, value + 1)) };
   if (name === 'HTTP_IDLE_TIMEOUT_MS') return { PING_INTERVAL_MS: '100' };
   return {};
+}
+
+/** The standalone topology loadConfig makes of `env` (fails the test for any other). */
+function standalone(env: Record<string, string>): Extract<RedisTopology, { kind: 'standalone' }> {
+  const redis = loadConfig(env).redis;
+  if (redis?.kind !== 'standalone') throw new Error(`not a standalone topology: ${JSON.stringify(redis)}`);
+  return redis;
 }
 
 describe('loadConfig', () => {
@@ -122,7 +130,15 @@ describe('loadConfig', () => {
       port: 4000,
       host: '127.0.0.1',
       metricsPort: 9464,
-      redis: { url: 'redis://127.0.0.1:6379', redacted: 'redis://127.0.0.1:6379', tls: false, host: '127.0.0.1', port: 6379, db: 0 },
+      redis: {
+        kind: 'standalone',
+        url: 'redis://127.0.0.1:6379',
+        redacted: 'redis://127.0.0.1:6379',
+        tls: false,
+        host: '127.0.0.1',
+        port: 6379,
+        db: 0,
+      },
       redisConnectTimeoutMs: 2500,
       redisKeyPrefix: 'app1:',
       nodeId: 'node-a',
@@ -253,11 +269,12 @@ describe('loadConfig', () => {
 
   describe('REDIS_URL', () => {
     it.each(['redis://127.0.0.1:6379', 'rediss://user:pass@redis.example.com:6380/2', 'redis://h:1/'])('accepts %j', (url) => {
-      expect(loadConfig({ REDIS_URL: url }).redis?.url).toBe(url);
+      expect(standalone({ REDIS_URL: url }).url).toBe(url);
     });
 
     it('parses host, port, database and TLS, and keeps a redacted form for logs', () => {
       expect(loadConfig({ REDIS_URL: 'rediss://user:s3cret@redis.example.com:6380/2' }).redis).toEqual({
+        kind: 'standalone',
         url: 'rediss://user:s3cret@redis.example.com:6380/2',
         redacted: 'rediss://user:***@redis.example.com:6380/2',
         tls: true,
@@ -265,12 +282,12 @@ describe('loadConfig', () => {
         port: 6380,
         db: 2,
       });
-      expect(loadConfig({ REDIS_URL: 'redis://:s3cret@h' }).redis?.redacted).toBe('redis://:***@h');
-      expect(loadConfig({ REDIS_URL: 'redis://s3cret@h:1' }).redis?.redacted).toBe('redis://***@h:1');
+      expect(standalone({ REDIS_URL: 'redis://:s3cret@h' }).redacted).toBe('redis://:***@h');
+      expect(standalone({ REDIS_URL: 'redis://s3cret@h:1' }).redacted).toBe('redis://***@h:1');
     });
 
     it('trims it, and unset or blank means a single in-memory node', () => {
-      expect(loadConfig({ REDIS_URL: ' redis://h:1 ' }).redis?.url).toBe('redis://h:1');
+      expect(standalone({ REDIS_URL: ' redis://h:1 ' }).url).toBe('redis://h:1');
       expect(loadConfig({}).redis).toBeUndefined();
       expect(loadConfig({ REDIS_URL: '' }).redis).toBeUndefined();
     });
@@ -355,5 +372,50 @@ describe('loadConfig', () => {
   it('HOST and REDIS_KEY_PREFIX are taken as given', () => {
     expect(loadConfig({ HOST: '::' }).host).toBe('::');
     expect(loadConfig({ REDIS_KEY_PREFIX: 'tenant-a:' }).redisKeyPrefix).toBe('tenant-a:');
+  });
+});
+
+describe('Redis topology: exactly one of REDIS_URL, REDIS_SENTINELS (+ REDIS_SENTINEL_MASTER), REDIS_CLUSTER_NODES', () => {
+  it('REDIS_SENTINELS with a master name, credentials and TLS from REDIS_USERNAME / REDIS_PASSWORD / REDIS_TLS', () => {
+    expect(
+      loadConfig({
+        REDIS_SENTINELS: 's1:26379, s2 ,[::1]:26380',
+        REDIS_SENTINEL_MASTER: 'mymaster',
+        REDIS_USERNAME: 'app',
+        REDIS_PASSWORD: 'pw with space ',
+        REDIS_TLS: 'true',
+      }).redis,
+    ).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+      masterName: 'mymaster',
+      db: 0,
+      username: 'app',
+      password: 'pw with space ',
+      tls: true,
+    });
+  });
+
+  it.each([
+    [
+      { REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 's:1', REDIS_SENTINEL_MASTER: 'm' },
+      'set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS (got REDIS_URL and REDIS_SENTINELS)',
+    ],
+    [{ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'c:1' }, 'got REDIS_URL and REDIS_CLUSTER_NODES'],
+    [{ REDIS_SENTINELS: 's:1' }, 'REDIS_SENTINELS needs REDIS_SENTINEL_MASTER'],
+    [{ REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's:99999', REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINELS entries must be host:port'],
+    [{ REDIS_URL: 'redis://a:1', REDIS_PASSWORD: 'hunter2' }, 'with REDIS_URL put them in the URL'],
+    [{ REDIS_PASSWORD: 'hunter2' }, 'REDIS_PASSWORD set, but no Redis is'],
+    [{ REDIS_SENTINELS: 's:1', REDIS_SENTINEL_MASTER: 'm', REDIS_TLS: 'maybe' }, 'REDIS_TLS must be true or false'],
+    [{ REDIS_CLUSTER_NODES: 'c1:7000,c2:7001' }, 'REDIS_CLUSTER_NODES: Redis Cluster mode is not available in this version yet'],
+  ] as [Record<string, string>, string][])('refuses %j, naming the variables and never a password', (env, message) => {
+    const err = configError(env);
+    expect(err.message).toContain(message);
+    expect(err.message).not.toContain('hunter2');
   });
 });

@@ -6,3 +6,4 @@ export * from './spawn-process.js';
 export * from './teardown.js';
 export * from './test-redis.js';
 export * from './raw-engine-io.js';
+export * from './redis-sentinel-set.js';

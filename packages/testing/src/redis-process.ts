@@ -20,12 +20,12 @@ export function hasRedisServerBinary(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-function waitForReady(child: ChildProcess, port: number): Promise<void> {
+function waitForReady(child: ChildProcess, port: number, readyLine = 'Ready to accept connections'): Promise<void> {
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
+      if (output.includes(readyLine)) {
         child.stdout?.off('data', onData);
         child.stdout?.resume();
         resolve();
@@ -40,19 +40,28 @@ function waitForReady(child: ChildProcess, port: number): Promise<void> {
 export interface RedisProcessOptions {
   /** `requirepass`: clients must AUTH with it; `url` then carries it (redis://:password@…). */
   password?: string;
+  /** More `redis-server` arguments (e.g. `--replicaof 127.0.0.1 <port>`, `--cluster-enabled yes`). */
+  extraArgs?: readonly string[];
+  /** A config file to start from (e.g. a sentinel's), given before the arguments. */
+  configFile?: string;
+  /** The output line that means "serving" (a sentinel prints its own). */
+  readyLine?: string;
+  /** The port to listen on. Default: a free one. */
+  port?: number;
 }
 
 export async function startRedisProcess(options: RedisProcessOptions = {}): Promise<RedisProcess> {
   if (!hasRedisServerBinary()) {
     throw new Error('redis-server is not installed: `apt-get install redis-server` (or set REDIS_URL, or run a Docker engine)');
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
     const proc = spawn(
       'redis-server',
       [
+        ...(options.configFile === undefined ? [] : [options.configFile]),
         '--port',
         String(port),
         '--bind',
@@ -64,11 +73,12 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
         '--protected-mode',
         'no',
         ...(options.password === undefined ? [] : ['--requirepass', options.password]),
+        ...(options.extraArgs ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     child = proc;
-    await waitForReady(proc, port);
+    await waitForReady(proc, port, options.readyLine);
   };
   const kill = async (): Promise<void> => {
     const proc = child;

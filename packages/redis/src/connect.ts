@@ -1,6 +1,21 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from 'pino';
-import type { Metrics } from './metrics.js';
+import { describeTopology, type RedisTopology } from './topology.js';
+
+/** The part of a pino logger this package uses. */
+export interface RedisLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** What the connections report, for the caller's metrics. */
+export interface RedisConnectionEvents {
+  /** A connection reported an error (one per failed attempt). */
+  error(connection: string): void;
+  /** A connection is reconnecting. */
+  reconnecting(connection: string): void;
+  /** A publish failed and was dropped (cross-node delivery is at most once). */
+  publishDropped(): void;
+}
 
 /**
  * The node's three Redis connections:
@@ -20,15 +35,19 @@ export interface RedisConnections {
 }
 
 export interface RedisConnectionOptions {
-  /** The URL with its credentials: handed to ioredis, never logged. */
-  url: string;
-  /** The same URL with its password replaced: what logs and errors show. */
-  redactedUrl: string;
+  /** Where Redis is (with credentials: handed to ioredis, never logged). */
+  topology: RedisTopology;
   nodeId: string;
-  logger: Logger;
-  metrics: Metrics;
-  /** How long start-up waits for an unreachable Redis before giving up (REDIS_CONNECT_TIMEOUT_MS). */
+  logger: RedisLogger;
+  events: RedisConnectionEvents;
+  /** How long start-up waits for an unreachable Redis before giving up. */
   connectTimeoutMs: number;
+  /**
+   * The caller's names for the settings, for error messages that say what
+   * to fix (this package reads no environment): where Redis is, its
+   * credentials, and the connect timeout.
+   */
+  settings: { address: string; credentials: string; connectTimeout: string };
 }
 
 /** Redis answered, and refused the credentials: retrying cannot help, so start-up stops at once. */
@@ -48,7 +67,7 @@ function isAuthRefusal(err: Error): boolean {
   );
 }
 
-function waitReady(client: Redis, timeoutMs: number, redactedUrl: string): Promise<void> {
+function waitReady(client: Redis, timeoutMs: number, redactedUrl: string, settings: RedisConnectionOptions['settings']): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const done = (): void => {
@@ -60,8 +79,8 @@ function waitReady(client: Redis, timeoutMs: number, redactedUrl: string): Promi
       done();
       reject(
         new RedisUnreachableError(
-          `Redis at ${redactedUrl} could not be reached within ${timeoutMs} ms (REDIS_CONNECT_TIMEOUT_MS): ` +
-            'check that it runs and that REDIS_URL names the right host and port, or unset REDIS_URL to run a single node in memory',
+          `Redis at ${redactedUrl} could not be reached within ${timeoutMs} ms (${settings.connectTimeout}): ` +
+            `check that it runs and that ${settings.address} names the right hosts and ports`,
         ),
       );
     }, timeoutMs);
@@ -74,17 +93,40 @@ function waitReady(client: Redis, timeoutMs: number, redactedUrl: string): Promi
       done();
       // Only the reply's first word: ioredis attaches the AUTH command (and its arguments, the password) to the error.
       const reply = /^\S+/.exec(err.message)?.[0] ?? 'refused';
-      reject(
-        new RedisAuthError(`Redis at ${redactedUrl} refused the credentials (${reply}): check the user name and password in REDIS_URL`),
-      );
+      reject(new RedisAuthError(`Redis at ${redactedUrl} refused the credentials (${reply}): check ${settings.credentials}`));
     };
     client.once('ready', onReady);
     client.on('error', onError);
   });
 }
 
+/** One ioredis client for the topology, with `options` on top. */
+function createClient(topology: RedisTopology, options: RedisOptions): Redis {
+  switch (topology.kind) {
+    case 'standalone':
+      return new Redis(topology.url, options);
+    case 'sentinel':
+      return new Redis({
+        ...options,
+        sentinels: topology.sentinels.map((s) => ({ host: s.host, port: s.port })),
+        name: topology.masterName,
+        db: topology.db,
+        // Same credentials for the sentinels and the data nodes, as most managed offerings have them.
+        ...(topology.username === undefined ? {} : { username: topology.username, sentinelUsername: topology.username }),
+        ...(topology.password === undefined ? {} : { password: topology.password, sentinelPassword: topology.password }),
+        ...(topology.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+        // Sentinels announce a failover on a subscription: reconnect to the new master at once.
+        failoverDetector: true,
+      });
+    case 'cluster':
+      // Refused at configuration time until cluster mode lands (presence keys must shard first).
+      throw new Error('Redis Cluster mode is not available in this version');
+  }
+}
+
 export async function connectRedis(options: RedisConnectionOptions): Promise<RedisConnections> {
-  const { url, redactedUrl, nodeId, logger, metrics } = options;
+  const { topology, nodeId, logger, events } = options;
+  const redactedUrl = describeTopology(topology);
   const base: RedisOptions = {
     lazyConnect: true,
     // Reconnect forever, backing off to 1 s: a node outlives Redis outages.
@@ -100,14 +142,14 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     enableAutoPipelining: true,
   };
   const clients = {
-    commands: new Redis(url, { ...failFast, connectionName: `${nodeId}:commands` }),
-    publisher: new Redis(url, { ...failFast, connectionName: `${nodeId}:publisher` }),
-    subscriber: new Redis(url, { ...base, connectionName: `${nodeId}:subscriber` }),
+    commands: createClient(topology, { ...failFast, connectionName: `${nodeId}:commands` }),
+    publisher: createClient(topology, { ...failFast, connectionName: `${nodeId}:publisher` }),
+    subscriber: createClient(topology, { ...base, connectionName: `${nodeId}:subscriber` }),
   };
   for (const [name, client] of Object.entries(clients)) {
     let healthy = true;
     client.on('error', (err: Error) => {
-      metrics.redisErrors.inc({ connection: name });
+      events.error(name);
       // One line per outage, not one per reconnection attempt.
       // The error's message and code only: ioredis attaches the failed command with its arguments (AUTH's is the password).
       if (healthy)
@@ -117,7 +159,7 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
         );
       healthy = false;
     });
-    client.on('reconnecting', () => metrics.redisReconnects.inc({ connection: name }));
+    client.on('reconnecting', () => events.reconnecting(name));
     client.on('ready', () => {
       if (!healthy) logger.info({ connection: name }, 'Redis connection ready again');
       healthy = true;
@@ -131,14 +173,14 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   // there would be unhandled and crash the node. Failures become a metric.
   (clients.publisher as unknown as { publish: typeof publish }).publish = (channel, message) =>
     publish(channel, message).catch(() => {
-      metrics.publishErrors.inc();
+      events.publishDropped();
       return 0;
     });
 
   const all = Object.values(clients);
   for (const client of all) client.connect().catch(() => undefined);
   try {
-    await Promise.all(all.map((client) => waitReady(client, options.connectTimeoutMs, redactedUrl)));
+    await Promise.all(all.map((client) => waitReady(client, options.connectTimeoutMs, redactedUrl, options.settings)));
   } catch (err) {
     for (const client of all) client.disconnect();
     throw err;

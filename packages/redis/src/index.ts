@@ -1,0 +1,3 @@
+export * from './connect.js';
+export * from './redis-url.js';
+export * from './topology.js';
