@@ -81,7 +81,7 @@ describe('Sentinel failover', () => {
 
     // Past a node TTL and a heartbeat after the kill: no survivor reaped a live node.
     const quietUntil = killedAt + 5000 + 1500 + 1000;
-    const marker = nextEvent<RelayedEnvelope>(members[2]!.socket as Socket, 'failover', (e) => e.data.message === 'marker', 20_000);
+    const marker = nextEvent<RelayedEnvelope>(members[2]!.socket, 'failover', (e) => e.data.message === 'marker', 20_000);
     await new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, quietUntil - performance.now())));
     publisher.emit('failover', { data: { roomChannel: 'failover', message: 'marker', roomId: null } });
     await marker;
