@@ -1,5 +1,4 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { Socket } from 'socket.io-client';
 import type { RelayedEnvelope } from '@realtime/protocol';
 import { connectClient, emitWithAck, nextEvent, record, startCluster, startRedisSentinelSet, uniqueKeyPrefix } from '@realtime/testing';
 import { expectCounts, join, member } from './support/cluster-clients.js';
