@@ -207,9 +207,18 @@ export class NodePresence {
         // Cleared before the snapshot: a failure racing the restore marks it again.
         this.outOfSync = false;
         const memberships = this.snapshot();
-        await store.restore(memberships);
+        const swept = await store.restore(memberships);
         if (!this.registered) {
           logger.debug({ memberships: memberships.length }, 'registered in the presence store');
+          // A first restore can only sweep a predecessor's entries (a process restarted
+          // under the same node id before its liveness expired): those members left.
+          if (swept.length > 0) {
+            logger.info({ memberships: swept.length }, 'removed the memberships of a previous process with this node id');
+            this.announceLeft(
+              swept.map((m) => ({ ...m, nodeId: store.nodeId })),
+              [],
+            );
+          }
         } else {
           metrics.presenceResyncs.inc();
           logger.info(
@@ -241,6 +250,11 @@ export class NodePresence {
     const nodes = new Set(removed.map((m) => m.nodeId));
     logger.info({ deadNodes: [...nodes], memberships: removed.length }, 'reaped memberships of dead nodes');
     metrics.reapedMemberships.inc(removed.length);
+    this.announceLeft(removed, counts);
+  }
+
+  /** `leave-*` for memberships removed from the store on behalf of connections that are gone. */
+  private announceLeft(removed: readonly (Membership & { nodeId: string })[], counts: readonly TopicCount[]): void {
     const serverTime = new Date().toISOString();
     const countAfter = new Map(counts.map((c) => [c.topic, c.count]));
     const removedPerTopic = new Map<string, number>();

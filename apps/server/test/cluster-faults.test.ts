@@ -9,17 +9,18 @@ import {
   registerTeardown,
   startCluster,
   startRedisProcess,
+  startServerProcess,
   uniqueKeyPrefix,
   type ServerProcess,
 } from '@realtime/testing';
 import { expectCounts, join, member, type Member } from './support/cluster-clients.js';
 
 /** Each test owns its Redis process (it may kill it) and its three nodes. */
-async function cluster() {
+async function cluster(env: Record<string, string> = {}) {
   const redis = await startRedisProcess();
   registerTeardown(() => redis.stop());
   const keyPrefix = uniqueKeyPrefix('faults');
-  const nodes = await startCluster(3, { redisUrl: redis.url, keyPrefix });
+  const nodes = await startCluster(3, { redisUrl: redis.url, keyPrefix, env });
   return { redis, nodes, keyPrefix };
 }
 
@@ -41,6 +42,75 @@ async function populate(nodes: readonly ServerProcess[]): Promise<Member[][]> {
 async function readyz(node: ServerProcess): Promise<number> {
   return (await fetch(`${node.url}/readyz`)).status;
 }
+
+/** Leave events each member receives, from now on. */
+function recordLeaves(members: readonly Member[]): RelayedEnvelope[][] {
+  return members.map((m) => {
+    const seen: RelayedEnvelope[] = [];
+    m.socket.on('leave-channel', (e: RelayedEnvelope) => seen.push(e));
+    m.socket.on('leave-room', (e: RelayedEnvelope) => seen.push(e));
+    return seen;
+  });
+}
+
+describe('liveness tells a stall of Redis from a death', () => {
+  // Short liveness so the test is quick: TTL 2 s, heartbeat every 0.5 s.
+  const FAST = { NODE_TTL_MS: '2000', HEARTBEAT_INTERVAL_MS: '500' };
+
+  it('Redis paused (SIGSTOP) for 7 s, over three node TTLs, then resumed: nobody is announced as leaving, counts stay exact', async () => {
+    const { redis, nodes } = await cluster(FAST);
+    const members = (await populate(nodes)).flat();
+    const leaves = recordLeaves(members);
+    // Longer than the TTL and than a command's 5 s timeout: the nodes' calls fail and they
+    // come back one after another, as after a real stall (the case that used to reap live nodes).
+    redis.pause();
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    // Node 1 gets to Redis first: nodes 2 and 3 are held for 1 s (half a TTL) as Redis resumes.
+    // Node 1 then finds their liveness expired, which says nothing about them: Redis could not see them.
+    nodes[1]!.signal('SIGSTOP');
+    nodes[2]!.signal('SIGSTOP');
+    redis.resume();
+    const resumedAt = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    nodes[1]!.signal('SIGCONT');
+    nodes[2]!.signal('SIGCONT');
+    // Every node heartbeats again and rewrites its expired liveness; a full TTL and more passes.
+    await vi.waitFor(async () => expect((await Promise.all(nodes.map(readyz))).every((s) => s === 200)).toBe(true), { timeout: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2000 + 3 * 500 + 500 - (performance.now() - resumedAt))));
+    // A marker through every node: anything announced before it has arrived.
+    const late = member(await connectClient(nodes[0]!.url));
+    expect(await join(late, 'c')).toBe(7);
+    await expectCounts([...members, late], 'c', 7);
+    expect(leaves.map((l) => l.length)).toEqual(members.map(() => 0));
+    const reaps = nodes.flatMap((n) => n.logs.filter((l) => l.msg === 'reaped memberships of dead nodes'));
+    expect(reaps).toEqual([]);
+  });
+
+  it('a node restarted under the same NODE_ID before its TTL ran out: the old process’s members leave, once, with exact counts', async () => {
+    const { redis, nodes, keyPrefix } = await cluster(FAST);
+    const [on1, on2, on3] = await populate(nodes);
+    const survivors = [...on1!, ...on2!];
+    const goneIds = on3!.map((m) => m.socket.id);
+    const leaves = recordLeaves(survivors);
+    const dying = nodes[2]!;
+    dying.signal('SIGKILL');
+    await dying.exited;
+    // At once, well within the TTL, as Kubernetes restarts a container in the same pod.
+    const successor = await startServerProcess({ nodeId: dying.nodeId, redisUrl: redis.url, keyPrefix, env: FAST });
+    await expectCounts(survivors, 'c', 4, 10_000);
+    await expectCounts(survivors, 'c', 4, 10_000, 'r');
+    await vi.waitFor(() =>
+      leaves.forEach((seen) =>
+        expect(seen.map((e) => `${e.data.roomId === null ? 'channel' : 'room'}:${e.clientId}`).sort()).toEqual(
+          [...goneIds.map((id) => `channel:${id}`), ...goneIds.map((id) => `room:${id}`)].sort(),
+        ),
+      ),
+    );
+    // The successor serves: its own member is counted with the survivors.
+    const fresh = member(await connectClient(successor.url));
+    expect(await join(fresh, 'c')).toBe(5);
+  });
+});
 
 describe('cluster faults', () => {
   it('a node killed with SIGKILL: survivors get leave-* for its members and exact counts within 10 s', async () => {

@@ -15,6 +15,12 @@ local function next_version()
   return v
 end
 
+-- The Redis server clock in milliseconds: one clock for every node's liveness.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 local function current_version(topic)
   local v = redis.call('HGET', base .. 'v', topic)
   if v then return tonumber(v) end

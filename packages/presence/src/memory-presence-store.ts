@@ -23,6 +23,9 @@ export class MemoryPresenceBackend {
   readonly nodeIndex = new Map<string, Set<string>>();
   /** nodeId → liveness deadline (ms since epoch) */
   readonly liveUntil = new Map<string, number>();
+  /** When any node last heartbeat, and when the current unbroken run of heartbeats began (see heartbeat.lua). */
+  lastBeatAt: number | undefined;
+  servedSince: number | undefined;
   readonly versions = new Map<string, number>();
   readonly listeners = new Set<CountListener>();
   /** Seeded from the clock, as in Redis, so versions keep growing after `clear()`. */
@@ -67,6 +70,8 @@ export class MemoryPresenceBackend {
     this.topics.clear();
     this.nodeIndex.clear();
     this.liveUntil.clear();
+    this.lastBeatAt = undefined;
+    this.servedSince = undefined;
     this.versions.clear();
     this.seq = 0;
   }
@@ -143,20 +148,30 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async heartbeat(): Promise<LivenessState> {
+    // As the Redis store: a cluster-wide gap of half a TTL between heartbeats is a stall, after which nobody is reaped for a TTL.
+    const now = this.backend.now();
+    if (this.backend.lastBeatAt === undefined || now - this.backend.lastBeatAt > this.nodeTtlMs / 2) this.backend.servedSince = now;
+    this.backend.lastBeatAt = now;
     const until = this.backend.liveUntil.get(this.nodeId);
     if (until === undefined || until <= this.backend.now()) return 'lost';
     this.backend.liveUntil.set(this.nodeId, this.backend.now() + this.nodeTtlMs);
     return 'alive';
   }
 
-  async restore(memberships: readonly Membership[]): Promise<void> {
+  async restore(memberships: readonly Membership[]): Promise<Membership[]> {
     this.backend.liveUntil.set(this.nodeId, this.backend.now() + this.nodeTtlMs);
     const wanted = new Set(memberships.map((m) => m.connectionId + SEP + m.topic));
     const changed: string[] = [];
+    const swept: Membership[] = [];
     for (const entry of this.index()) {
       if (wanted.has(entry)) continue;
       const [connectionId, topic] = splitOnce(entry);
-      if (this.backend.topics.get(topic)?.delete(this.nodeId + SEP + connectionId)) changed.push(topic);
+      const members = this.backend.topics.get(topic);
+      const meta = members?.get(this.nodeId + SEP + connectionId);
+      if (meta !== undefined && members?.delete(this.nodeId + SEP + connectionId)) {
+        changed.push(topic);
+        swept.push({ connectionId, topic, meta });
+      }
       this.index().delete(entry);
     }
     for (const m of memberships) {
@@ -171,10 +186,13 @@ export class MemoryPresenceStore implements PresenceStore {
       this.index().add(m.connectionId + SEP + m.topic);
     }
     this.backend.announce(changed);
+    return swept;
   }
 
   async reapDeadNodes(): Promise<ReapResult> {
     const now = this.backend.now();
+    const since = this.backend.servedSince;
+    if (since === undefined || now - since < this.nodeTtlMs) return { removed: [], counts: [] };
     const dead = [...this.backend.nodeIndex.keys()].filter((nodeId) => (this.backend.liveUntil.get(nodeId) ?? 0) <= now);
     return this.removeNodes(dead);
   }

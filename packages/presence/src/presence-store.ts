@@ -77,9 +77,11 @@ export interface PresenceStore {
   /**
    * Makes the store's view of this node equal to `memberships` (a snapshot of
    * the node's local state) and marks the node alive. Counts that change are
-   * published as usual.
+   * published as usual. Resolves with the entries it removed: this node's
+   * that the snapshot lacks (on a process's first restore, those of a
+   * predecessor that ran under the same node id).
    */
-  restore(memberships: readonly Membership[]): Promise<void>;
+  restore(memberships: readonly Membership[]): Promise<Membership[]>;
 
   /** Removes, atomically per dead node, the memberships of nodes whose liveness expired. */
   reapDeadNodes(): Promise<ReapResult>;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type {
   CountListener,
@@ -50,8 +51,16 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly nodeTtlMs: number;
   private readonly restoreChunkSize: number;
   private readonly listeners = new Set<CountListener>();
-  /** Written with each membership; a restore bumps it to find stale entries. */
-  private generation = 1;
+  /**
+   * Written with each membership; a restore moves to a new one to find stale
+   * entries. Unique to this process (`<incarnation>.<n>`): a process
+   * restarted under the same node id, while its predecessor's liveness key
+   * still lives, sweeps the predecessor's entries on its first restore
+   * instead of taking them for its own.
+   */
+  private readonly incarnation = randomBytes(6).toString('hex');
+  private restores = 0;
+  private generation = `${this.incarnation}.0`;
   /** Adds and removes issued in this event-loop turn, sent as one script call (in order). */
   private queued: QueuedOperation[] = [];
   private flushScheduled: NodeJS.Immediate | undefined;
@@ -144,14 +153,16 @@ export class RedisPresenceStore implements PresenceStore {
 
   async heartbeat(): Promise<LivenessState> {
     this.flush();
-    const known = await this.redis.presenceHeartbeat(this.seqKey, this.base, this.nodeId, this.nodeTtlMs);
+    // A cluster-wide gap of half a TTL between heartbeats is a stall of Redis (or of every node).
+    const known = await this.redis.presenceHeartbeat(this.seqKey, this.base, this.nodeId, this.nodeTtlMs, Math.floor(this.nodeTtlMs / 2));
     return known === 1 ? 'alive' : 'lost';
   }
 
-  async restore(memberships: readonly Membership[]): Promise<void> {
+  async restore(memberships: readonly Membership[]): Promise<Membership[]> {
     this.flush();
-    this.generation += 1;
-    const generation = this.generation;
+    this.restores += 1;
+    const generation = `${this.incarnation}.${this.restores}`;
+    this.generation = generation;
     // Every chunk is queued synchronously, on one connection, before any later
     // add/remove of this node: Redis runs them in that order, so the snapshot
     // can't overwrite a change made after it was taken.
@@ -167,8 +178,15 @@ export class RedisPresenceStore implements PresenceStore {
       );
       first = false;
     }
-    calls.push(this.redis.presenceRestoreFinish(this.seqKey, this.base, this.channel, this.nodeId, generation));
+    const finished = this.redis.presenceRestoreFinish(this.seqKey, this.base, this.channel, this.nodeId, generation);
+    calls.push(finished);
     await Promise.all(calls);
+    const flat = await finished;
+    const swept: Membership[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      swept.push({ connectionId: flat[i] as string, topic: flat[i + 1] as string, meta: flat[i + 2] as string });
+    }
+    return swept;
   }
 
   async reapDeadNodes(): Promise<ReapResult> {
@@ -190,7 +208,7 @@ export class RedisPresenceStore implements PresenceStore {
 
   private async removeNodes(target: string): Promise<ReapResult> {
     this.flush();
-    const [flatRemoved, flatCounts] = await this.redis.presenceRemoveNodes(this.seqKey, this.base, this.channel, target);
+    const [flatRemoved, flatCounts] = await this.redis.presenceRemoveNodes(this.seqKey, this.base, this.channel, target, this.nodeTtlMs);
     const removed: ReapedMembership[] = [];
     for (let i = 0; i + 3 < flatRemoved.length; i += 4) {
       removed.push({

@@ -33,7 +33,7 @@ export interface PresenceCommands {
   presenceCount(seqKey: string, ...argv: ScriptArg[]): Promise<[number, number]>;
   presenceHeartbeat(seqKey: string, ...argv: ScriptArg[]): Promise<number>;
   presenceRestore(seqKey: string, ...argv: ScriptArg[]): Promise<number>;
-  presenceRestoreFinish(seqKey: string, ...argv: ScriptArg[]): Promise<number>;
+  presenceRestoreFinish(seqKey: string, ...argv: ScriptArg[]): Promise<string[]>;
   presenceRemoveNodes(seqKey: string, ...argv: ScriptArg[]): Promise<[string[], (string | number)[]]>;
 }
 

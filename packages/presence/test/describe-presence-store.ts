@@ -185,7 +185,7 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
     it('reaps a node whose heartbeat stopped, once, handing back its memberships', async () => {
       const fixture = await setup();
       const dying = await fixture.store('node-dying', { nodeTtlMs: 300 });
-      const survivor = await fixture.store('node-survivor');
+      const survivor = await fixture.store('node-survivor', { nodeTtlMs: 300 });
       const other = await fixture.store('node-other');
       await dying.add('chan', 'c1', '{"who":"c1"}');
       await dying.add('r\u001fchan\u001froom', 'c1', '{"who":"c1"}');
@@ -195,6 +195,8 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       let reaped: Awaited<ReturnType<PresenceStore['reapDeadNodes']>> | undefined;
       await vi.waitFor(
         async () => {
+          // As a node's presence loop does: heartbeat, then reap.
+          expect(await survivor.heartbeat()).toBe('alive');
           const result = await survivor.reapDeadNodes();
           if (result.removed.length > 0) reaped = result;
           expect(reaped).toBeDefined();
@@ -212,6 +214,28 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       expect((await other.reapDeadNodes()).removed).toEqual([]);
       expect((await survivor.count('chan')).count).toBe(1);
       expect(await dying.heartbeat()).toBe('lost');
+    });
+
+    it('reaps nobody until the store has seen heartbeats for a whole TTL: a pause of Redis itself is not a death', async () => {
+      const fixture = await setup();
+      const quiet = await fixture.store('node-quiet', { nodeTtlMs: 300 });
+      const reaper = await fixture.store('node-reaper', { nodeTtlMs: 300 });
+      await quiet.add('chan', 'q1', '{}');
+      // Nobody heartbeats for longer than the TTL (as when Redis is paused): every liveness key expires.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(await reaper.heartbeat()).toBe('lost');
+      await reaper.restore([]);
+      // Within a TTL of the first heartbeat after the gap, the quiet node has its chance: nothing is reaped.
+      expect((await reaper.reapDeadNodes()).removed).toEqual([]);
+      expect(await quiet.heartbeat()).toBe('lost');
+      await quiet.restore([{ topic: 'chan', connectionId: 'q1', meta: '{}' }]);
+      for (let i = 0; i < 8; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(await reaper.heartbeat()).toBe('alive');
+        expect(await quiet.heartbeat()).toBe('alive');
+        expect((await reaper.reapDeadNodes()).removed).toEqual([]);
+      }
+      expect((await reaper.count('chan')).count).toBe(1);
     });
 
     it('deregister removes only this node', async () => {
