@@ -16,6 +16,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/presence/package.json packages/presence/
+COPY packages/redis/package.json packages/redis/
 COPY packages/testing/package.json packages/testing/
 COPY apps/server/package.json apps/server/
 COPY apps/cluster/package.json apps/cluster/
@@ -33,12 +34,14 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/presence/package.json packages/presence/
+COPY packages/redis/package.json packages/redis/
 COPY packages/testing/package.json packages/testing/
 COPY apps/server/package.json apps/server/
 COPY apps/cluster/package.json apps/cluster/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/packages/protocol/dist packages/protocol/dist
 COPY --from=build /app/packages/presence/dist packages/presence/dist
+COPY --from=build /app/packages/redis/dist packages/redis/dist
 # The presence store's Lua scripts, read at start-up next to its dist/.
 COPY packages/presence/lua packages/presence/lua
 COPY --from=build /app/apps/server/dist apps/server/dist
