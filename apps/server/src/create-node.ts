@@ -5,6 +5,7 @@ import { clusterAdapter } from './cluster-adapter.js';
 import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from '@realtime/presence';
 import type { Config } from './config.js';
 import { registerHealthRoutes, registerMetricsRoute } from './http-routes.js';
+import { brokerMessageCounter } from './broker-message-counter.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { instrumentNode } from './metrics-collector.js';
 import { NodePresence } from './node-presence.js';
@@ -41,6 +42,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   let redis: RedisConnections | undefined;
   let store: PresenceStore;
   let redisStore: RedisPresenceStore | undefined;
+  const brokerKinds = brokerMessageCounter(config.redisKeyPrefix, metrics);
   if (config.redis !== undefined) {
     redis = await connectRedis({
       topology: config.redis,
@@ -50,6 +52,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
         error: (connection) => metrics.redisErrors.inc({ connection }),
         reconnecting: (connection) => metrics.redisReconnects.inc({ connection }),
         publishDropped: () => metrics.publishErrors.inc(),
+        received: (channel) => brokerKinds.count(channel),
       },
       connectTimeoutMs: config.redisConnectTimeoutMs,
       settings:

@@ -155,6 +155,12 @@ export function createMetrics() {
       help: 'Engine.IO handshakes refused because their Origin is not in CORS_ORIGINS',
       registers: [registry],
     }),
+    brokerMessagesReceived: new Counter({
+      name: 'realtime_broker_messages_received_total',
+      help: 'Cross-node messages this node received from Redis pub/sub, by kind: broadcast (the Socket.IO adapter) or presence (count announcements)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     publishErrors: new Counter({
       name: 'realtime_publish_errors_total',
       help: 'Cross-node publishes dropped because Redis was unreachable',

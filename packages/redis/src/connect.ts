@@ -15,6 +15,8 @@ export interface RedisConnectionEvents {
   reconnecting(connection: string): void;
   /** A publish failed and was dropped (cross-node delivery is at most once). */
   publishDropped(): void;
+  /** A pub/sub message arrived on the subscriber connection (classic, pattern or sharded), on `channel`. */
+  received(channel: Buffer): void;
 }
 
 /**
@@ -166,16 +168,28 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     });
   }
 
-  const publish: (channel: string | Buffer, message: string | Buffer) => Promise<number> = clients.publisher.publish.bind(
-    clients.publisher,
-  );
-  // The adapter calls publish() without handling its promise: a rejection
-  // there would be unhandled and crash the node. Failures become a metric.
-  (clients.publisher as unknown as { publish: typeof publish }).publish = (channel, message) =>
-    publish(channel, message).catch(() => {
-      events.publishDropped();
-      return 0;
-    });
+  // The publish guard. The adapters call publish() / spublish() without
+  // handling the promise (classic), or await it before local delivery
+  // (sharded): a rejection would be unhandled and crash the node, or stall
+  // local members. Failures are counted and dropped: cross-node delivery is
+  // at most once while Redis is down. These are our own client objects;
+  // nothing of the library is patched.
+  type Publish = (channel: string | Buffer, message: string | Buffer) => Promise<number>;
+  const guarded = clients.publisher as unknown as { publish: Publish; spublish: Publish };
+  for (const method of ['publish', 'spublish'] as const) {
+    const original: Publish = guarded[method].bind(clients.publisher);
+    guarded[method] = (channel, message) =>
+      original(channel, message).catch(() => {
+        events.publishDropped();
+        return 0;
+      });
+  }
+
+  // Inbound pub/sub, counted at the connection we own. The Buffer events
+  // only: listening to the string ones would make ioredis decode every message.
+  clients.subscriber.on('messageBuffer', (channel: Buffer) => events.received(channel));
+  clients.subscriber.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer) => events.received(channel));
+  clients.subscriber.on('smessageBuffer', (channel: Buffer) => events.received(channel));
 
   const all = Object.values(clients);
   for (const client of all) client.connect().catch(() => undefined);
