@@ -183,3 +183,42 @@ describe('deploy/haproxy/haproxy.cfg, against what Socket.IO and the server need
     expect(argsOf(defaults(), 'option', 'http-buffer-request')).toEqual([]);
   });
 });
+
+describe('docker-compose.sentinel.yml (Redis Sentinel over docker-compose.yml)', () => {
+  let layered: Record<string, ComposeService & { entrypoint?: string[] }>;
+  beforeAll(() => {
+    const binary = requireBinary('docker-compose', 'docker-compose');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
+    const result = spawnSync(binary, ['-f', 'docker-compose.yml', '-f', 'docker-compose.sentinel.yml', 'config'], {
+      cwd: REPO_ROOT,
+      env,
+      encoding: 'utf8',
+    });
+    if (result.status !== 0) throw new Error(`docker-compose config rejected the Sentinel layer:\n${result.stderr}`);
+    layered = (parseYaml(result.stdout) as { services: typeof layered }).services;
+  });
+
+  it('adds a replica of redis and three sentinels monitoring it, with a quorum they can reach', () => {
+    expect(Object.keys(layered).sort()).toEqual(['lb', 'redis', 'redis-replica', 'sentinel', 'server']);
+    expect(layered['redis-replica']!.command).toEqual(expect.arrayContaining(['--replicaof', 'redis', '6379']));
+    const script = (layered.sentinel!.command ?? []).join(' ');
+    const monitor = /sentinel monitor (\S+) (\S+) (\d+) (\d+)/.exec(script);
+    expect(monitor?.slice(1)).toEqual(['realtime', 'redis', '6379', '2']);
+    expect(Number(monitor?.[4])).toBeLessThanOrEqual(layered.sentinel!.deploy?.replicas ?? 1);
+    expect(script).toContain('sentinel resolve-hostnames yes');
+    expect(script).toMatch(/--sentinel$/);
+  });
+
+  it('the servers load as Sentinel clients of that master, and only settings the server reads are set', () => {
+    const environment = Object.fromEntries(Object.entries(layered.server!.environment ?? {}).map(([k, v]) => [k, v ?? ''])) as Record<
+      string,
+      string
+    >;
+    const known = serverEnvNames();
+    for (const name of Object.keys(environment)) expect(known, name).toContain(name);
+    const config = loadConfig(environment);
+    expect(config.redis).toMatchObject({ kind: 'sentinel', masterName: 'realtime', sentinels: [{ host: 'sentinel', port: 26379 }] });
+    const script = (layered.sentinel!.command ?? []).join(' ');
+    expect(script).toContain(`port ${config.redis?.kind === 'sentinel' ? config.redis.sentinels[0]!.port : 0}`);
+  });
+});

@@ -15,7 +15,10 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'nodeId'> & Parti
     // Errors are the one place a secret could slip into a line (ioredis attaches AUTH's arguments).
     serializers: { err: serializeErrorSafely, error: serializeErrorSafely },
   };
-  if (config.logPretty !== true) return pino(options);
+  // Synchronous writes: a line logged just before process.exit (the "drained"
+  // line, a fatal start-up error) is never lost in an async buffer, whatever
+  // the pipe's state. Lines are rare on the hot path (per-connection ones are debug).
+  if (config.logPretty !== true) return pino(options, pino.destination({ dest: 1, sync: true }));
   // Synchronous, in this thread: lines are not lost when the process exits.
   return pino(
     options,
