@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { findUnknownSettings } from './known-settings.js';
 import { createLogger } from './logger.js';
-import { startNode } from './create-node.js';
+import { startNode, type RealtimeNode } from './create-node.js';
 import { RedisAuthError, describeTopology } from '@realtime/redis';
 
 /** What this node is, in words: the first line it logs. */
@@ -45,7 +45,38 @@ async function main(): Promise<void> {
     );
   }
 
-  let node;
+  // Signal handlers go in before the node starts: a SIGTERM that arrives
+  // between "listening" and the end of start-up (an orchestrator stopping a
+  // pod that just came up) must drain, not kill the process mid-start.
+  let node: RealtimeNode | undefined;
+  let signals = 0;
+  let drainRequested = false;
+  const drain = (running: RealtimeNode): void => {
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'drain failed');
+        process.exit(1);
+      },
+    );
+  };
+  const shutdown = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
+      process.exit(1);
+    }
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ graceMs: config.shutdownGraceMs }, 'drain exceeded the grace period: exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs).unref();
+    if (node === undefined) drainRequested = true;
+    else drain(node);
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+
   try {
     node = await startNode(config, logger);
   } catch (err) {
@@ -58,29 +89,7 @@ async function main(): Promise<void> {
     logger.fatal({ err }, 'failed to start');
     process.exit(1);
   }
-
-  let signals = 0;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
-      process.exit(1);
-    }
-    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
-    setTimeout(() => {
-      logger.error({ graceMs: config.shutdownGraceMs }, 'drain exceeded the grace period: exiting');
-      process.exit(1);
-    }, config.shutdownGraceMs).unref();
-    node.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'drain failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  if (drainRequested) drain(node);
 }
 
 void main();

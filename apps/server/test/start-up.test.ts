@@ -171,3 +171,22 @@ describe('what a node says when it starts', () => {
     expect(await node.exited).toBe(0);
   });
 });
+
+describe('a signal during start-up', () => {
+  it('SIGTERM while the node is still starting is a drain once it has started, not a kill', async () => {
+    const redis = await startRedisProcess();
+    registerTeardown(() => redis.stop());
+    // Redis accepts the connection but answers nothing: the start waits.
+    redis.pause();
+    const node = spawnNode({ REDIS_URL: redis.url, LOG_LEVEL: 'info', REDIS_CONNECT_TIMEOUT_MS: '20000' });
+    await node.waitFor(/"event":"mode"/);
+    node.child.kill('SIGTERM');
+    await node.waitFor(/"msg":"shutting down"/);
+    redis.resume();
+    expect(await node.exited).toBe(0);
+    const output = node.output();
+    // It finished starting, then drained.
+    expect(output.indexOf('"event":"listening"')).toBeGreaterThan(output.indexOf('"msg":"shutting down"'));
+    expect(output).toContain('"msg":"drained"');
+  });
+});
