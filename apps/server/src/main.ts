@@ -28,24 +28,8 @@ async function main(): Promise<void> {
     logger.fatal({ err }, 'unhandled rejection');
     process.exit(1);
   });
-  logger.info(
-    {
-      event: 'mode',
-      mode: config.redis === undefined ? 'memory' : 'redis',
-      topology: config.redis?.kind,
-      redis: config.redis === undefined ? undefined : describeTopology(config.redis),
-    },
-    describeMode(config),
-  );
-  for (const { name, suggestion } of findUnknownSettings(process.env)) {
-    logger.warn(
-      { event: 'unknown-setting', variable: name, suggestion },
-      `${name} is not a setting of this server and is ignored` +
-        (suggestion === undefined ? ' (see the configuration table in the README)' : `: did you mean ${suggestion}?`),
-    );
-  }
-
-  // Signal handlers go in before the node starts: a SIGTERM that arrives
+  // Signal handlers go in first (before any line is logged, so a watcher that
+  // saw the first line knows they are in) and before the node starts: a SIGTERM that arrives
   // between "listening" and the end of start-up (an orchestrator stopping a
   // pod that just came up) must drain, not kill the process mid-start.
   let node: RealtimeNode | undefined;
@@ -76,6 +60,23 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+
+  logger.info(
+    {
+      event: 'mode',
+      mode: config.redis === undefined ? 'memory' : 'redis',
+      topology: config.redis?.kind,
+      redis: config.redis === undefined ? undefined : describeTopology(config.redis),
+    },
+    describeMode(config),
+  );
+  for (const { name, suggestion } of findUnknownSettings(process.env)) {
+    logger.warn(
+      { event: 'unknown-setting', variable: name, suggestion },
+      `${name} is not a setting of this server and is ignored` +
+        (suggestion === undefined ? ' (see the configuration table in the README)' : `: did you mean ${suggestion}?`),
+    );
+  }
 
   try {
     node = await startNode(config, logger);
