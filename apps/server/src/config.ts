@@ -157,6 +157,15 @@ function parseRedisTopology(env: Env): RedisTopology | undefined {
   if (modes.length > 1) {
     throw new ConfigError(`set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS (got ${modes.join(' and ')})`);
   }
+  const sentinelAuthSet = Object.entries({
+    REDIS_SENTINEL_USERNAME: env.REDIS_SENTINEL_USERNAME,
+    REDIS_SENTINEL_PASSWORD: env.REDIS_SENTINEL_PASSWORD,
+  })
+    .filter(([, raw]) => trimmed(raw) !== undefined)
+    .map(([name]) => name);
+  if (sentinelAuthSet.length > 0 && sentinels === undefined) {
+    throw new ConfigError(`${sentinelAuthSet.join(', ')} set without REDIS_SENTINELS: they are the sentinels' own credentials`);
+  }
   if (masterName !== undefined && sentinels === undefined) {
     throw new ConfigError('REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS: list the sentinels as host:port,host:port');
   }
@@ -186,7 +195,11 @@ function parseRedisTopology(env: Env): RedisTopology | undefined {
     }
     const endpoints = parseEndpoints('REDIS_SENTINELS', sentinels, 26379);
     if (typeof endpoints === 'string') throw new ConfigError(endpoints);
-    return { kind: 'sentinel', sentinels: endpoints, masterName, db: 0, ...auth };
+    const sentinelAuth = {
+      username: trimmed(env.REDIS_SENTINEL_USERNAME),
+      password: env.REDIS_SENTINEL_PASSWORD === undefined || env.REDIS_SENTINEL_PASSWORD === '' ? undefined : env.REDIS_SENTINEL_PASSWORD,
+    };
+    return { kind: 'sentinel', sentinels: endpoints, masterName, db: 0, ...auth, sentinelAuth };
   }
   if (clusterNodes !== undefined) {
     const endpoints = parseEndpoints('REDIS_CLUSTER_NODES', clusterNodes, 6379);

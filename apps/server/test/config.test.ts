@@ -397,7 +397,12 @@ describe('Redis topology: exactly one of REDIS_URL, REDIS_SENTINELS (+ REDIS_SEN
       username: 'app',
       password: 'pw with space ',
       tls: true,
+      sentinelAuth: { username: undefined, password: undefined },
     });
+    expect(
+      loadConfig({ REDIS_SENTINELS: 's1', REDIS_SENTINEL_MASTER: 'm', REDIS_SENTINEL_USERNAME: 'watch', REDIS_SENTINEL_PASSWORD: 'sp' })
+        .redis,
+    ).toMatchObject({ kind: 'sentinel', sentinelAuth: { username: 'watch', password: 'sp' }, password: undefined });
   });
 
   it.each([
@@ -412,6 +417,7 @@ describe('Redis topology: exactly one of REDIS_URL, REDIS_SENTINELS (+ REDIS_SEN
     [{ REDIS_URL: 'redis://a:1', REDIS_PASSWORD: 'hunter2' }, 'with REDIS_URL put them in the URL'],
     [{ REDIS_PASSWORD: 'hunter2' }, 'REDIS_PASSWORD set, but no Redis is'],
     [{ REDIS_SENTINELS: 's:1', REDIS_SENTINEL_MASTER: 'm', REDIS_TLS: 'maybe' }, 'REDIS_TLS must be true or false'],
+    [{ REDIS_URL: 'redis://a:1', REDIS_SENTINEL_PASSWORD: 'hunter2' }, 'REDIS_SENTINEL_PASSWORD set without REDIS_SENTINELS'],
     [{ REDIS_CLUSTER_NODES: 'c1:7000,c2:7001' }, 'REDIS_CLUSTER_NODES: Redis Cluster mode is not available in this version yet'],
   ] as [Record<string, string>, string][])('refuses %j, naming the variables and never a password', (env, message) => {
     const err = configError(env);

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { SERVER_MAIN } from '@realtime/local-cluster';
-import { connectClient, emitWithAck, freePort, guideEnvelope, registerTeardown, spawnProcess, startRedisProcess } from '@realtime/testing';
+import {
+  connectClient,
+  emitWithAck,
+  freePort,
+  guideEnvelope,
+  registerTeardown,
+  spawnProcess,
+  startRedisProcess,
+  startRedisSentinelSet,
+} from '@realtime/testing';
 
 /**
  * A planted Redis password must never reach a byte the node prints, at the
@@ -188,5 +197,29 @@ describe('a signal during start-up', () => {
     // It finished starting, then drained.
     expect(output.indexOf('"event":"listening"')).toBeGreaterThan(output.indexOf('"msg":"shutting down"'));
     expect(output).toContain('"msg":"drained"');
+  });
+});
+
+describe('Sentinel credentials', () => {
+  it('data nodes with a password behind open sentinels: REDIS_PASSWORD starts the node; a wrong one stops it with exit 2; neither is printed', async () => {
+    const password = plantedPassword();
+    const wrong = plantedPassword();
+    const set = await startRedisSentinelSet({ password });
+    const sentinels = set.sentinels.map((s) => `${s.host}:${s.port}`).join(',');
+    const good = spawnNode({ REDIS_SENTINELS: sentinels, REDIS_SENTINEL_MASTER: set.masterName, REDIS_PASSWORD: password });
+    await good.waitFor(/"event":"listening"/);
+    const client = await connectClient(`http://127.0.0.1:${portOf(good.output())}`);
+    expect(await emitWithAck(client, 'join-channel', { data: { roomChannel: 'sentinel-auth' } })).toEqual({ ok: true, onlineUsers: 1 });
+    good.child.kill('SIGTERM');
+    expect(await good.exited).toBe(0);
+    expect(good.output()).toContain(`cluster member via Redis at master ${set.masterName} of sentinels ${sentinels} with a password`);
+
+    const refused = spawnNode({ REDIS_SENTINELS: sentinels, REDIS_SENTINEL_MASTER: set.masterName, REDIS_PASSWORD: wrong });
+    expect(await refused.exited).toBe(2);
+    expect(refused.output()).toContain('refused the credentials (WRONGPASS): check REDIS_USERNAME and REDIS_PASSWORD');
+    for (const output of [good.output(), refused.output()]) {
+      expect(output).not.toContain(password);
+      expect(output).not.toContain(wrong);
+    }
   });
 });

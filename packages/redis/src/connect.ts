@@ -113,9 +113,12 @@ function createClient(topology: RedisTopology, options: RedisOptions): Redis {
         sentinels: topology.sentinels.map((s) => ({ host: s.host, port: s.port })),
         name: topology.masterName,
         db: topology.db,
-        // Same credentials for the sentinels and the data nodes, as most managed offerings have them.
-        ...(topology.username === undefined ? {} : { username: topology.username, sentinelUsername: topology.username }),
-        ...(topology.password === undefined ? {} : { password: topology.password, sentinelPassword: topology.password }),
+        // The data nodes' credentials, and the sentinels' own only when given: sending AUTH to a
+        // sentinel without a password is refused, and many sets protect only the data nodes.
+        ...(topology.username === undefined ? {} : { username: topology.username }),
+        ...(topology.password === undefined ? {} : { password: topology.password }),
+        ...(topology.sentinelAuth.username === undefined ? {} : { sentinelUsername: topology.sentinelAuth.username }),
+        ...(topology.sentinelAuth.password === undefined ? {} : { sentinelPassword: topology.sentinelAuth.password }),
         ...(topology.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
         // Sentinels announce a failover on a subscription: reconnect to the new master at once.
         failoverDetector: true,

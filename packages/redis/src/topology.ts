@@ -20,7 +20,14 @@ export interface RedisAuth {
  */
 export type RedisTopology =
   | ({ kind: 'standalone' } & ParsedRedisUrl)
-  | ({ kind: 'sentinel'; sentinels: readonly RedisEndpoint[]; masterName: string; db: number } & RedisAuth)
+  | ({
+      kind: 'sentinel';
+      sentinels: readonly RedisEndpoint[];
+      masterName: string;
+      db: number;
+      /** The sentinels' own credentials, when they require AUTH (often they do not while the data nodes do). */
+      sentinelAuth: { username: string | undefined; password: string | undefined };
+    } & RedisAuth)
   | ({ kind: 'cluster'; nodes: readonly RedisEndpoint[] } & RedisAuth);
 
 function endpoints(list: readonly RedisEndpoint[]): string {
@@ -38,7 +45,7 @@ export function describeTopology(topology: RedisTopology): string {
     case 'standalone':
       return redactRedisUrl(topology.url);
     case 'sentinel':
-      return `master "${topology.masterName}" of sentinels ${endpoints(topology.sentinels)}${authNote(topology)}`;
+      return `master ${topology.masterName} of sentinels ${endpoints(topology.sentinels)}${authNote(topology)}`;
     case 'cluster':
       return `Redis Cluster seeded by ${endpoints(topology.nodes)}${authNote(topology)}`;
   }

@@ -49,10 +49,19 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-export async function startRedisSentinelSet(): Promise<RedisSentinelSet> {
+export interface RedisSentinelSetOptions {
+  /** `requirepass` of the data nodes (the sentinels themselves stay open, as in many real sets). */
+  password?: string;
+}
+
+export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {}): Promise<RedisSentinelSet> {
   const dir = mkdtempSync(join(tmpdir(), 'rt-sentinel-'));
-  const master = await startRedisProcess();
-  const replica = await startRedisProcess({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+  const auth = options.password === undefined ? [] : ['--masterauth', options.password];
+  const master = await startRedisProcess({ ...(options.password === undefined ? {} : { password: options.password }), extraArgs: auth });
+  const replica = await startRedisProcess({
+    ...(options.password === undefined ? {} : { password: options.password }),
+    extraArgs: [...auth, '--replicaof', '127.0.0.1', String(master.port)],
+  });
   const sentinels: RedisProcess[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all([...sentinels, replica, master].map((p) => p.stop()));
@@ -71,6 +80,7 @@ export async function startRedisSentinelSet(): Promise<RedisSentinelSet> {
         `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
         `sentinel failover-timeout ${MASTER_NAME} 5000`,
         `sentinel parallel-syncs ${MASTER_NAME} 1`,
+        ...(options.password === undefined ? [] : [`sentinel auth-pass ${MASTER_NAME} ${options.password}`]),
         '',
       ].join('\n'),
     );
