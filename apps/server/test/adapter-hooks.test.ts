@@ -43,7 +43,7 @@ describe.each([
     const apply = vi.spyOn(adapter, 'apply');
     const before = node.metrics.messagesOutTally.channel;
     const received = members.map((m) => nextEvent(m, 'pinned'));
-    expect(await emitWithAck(members[0]!, 'pinned', { data: { roomChannel: 'pinned', message: 'x' } })).toEqual({ ok: true });
+    expect(await emitWithAck(members[0], 'pinned', { data: { roomChannel: 'pinned', message: 'x' } })).toEqual({ ok: true });
     await Promise.all(received);
     expect(node.metrics.messagesOutTally.channel - before).toBe(3);
     // The mechanism: the broadcast went through both hooks, once each (a presence event may add its own pair).
