@@ -9,6 +9,7 @@ import {
   registerTeardown,
   startCluster,
   startRedisProcess,
+  startRedisSentinelSet,
   startServerProcess,
   uniqueKeyPrefix,
   type ServerProcess,
@@ -22,6 +23,15 @@ async function cluster(env: Record<string, string> = {}) {
   const keyPrefix = uniqueKeyPrefix('faults');
   const nodes = await startCluster(3, { redisUrl: redis.url, keyPrefix, env });
   return { redis, nodes, keyPrefix };
+}
+
+/** Three nodes on a Sentinel set (the set is torn down with the test). */
+async function sentinelCluster(): Promise<ServerProcess[]> {
+  const set = await startRedisSentinelSet();
+  return startCluster(3, {
+    keyPrefix: uniqueKeyPrefix('faults'),
+    env: { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: set.masterName },
+  });
 }
 
 /** Two members on each node, in channel `c` and room `c/r`. */
@@ -113,35 +123,38 @@ describe('liveness tells a stall of Redis from a death', () => {
 });
 
 describe('cluster faults', () => {
-  it('a node killed with SIGKILL: survivors get leave-* for its members and exact counts within 10 s', async () => {
-    const { nodes } = await cluster();
-    const [, , dying] = nodes as [ServerProcess, ServerProcess, ServerProcess];
-    const [on1, on2, on3] = await populate(nodes);
-    const survivors = [...on1!, ...on2!];
-    const deadIds = on3!.map((m) => m.socket.id);
-    const leaves = survivors.map((m) => {
-      const seen: string[] = [];
-      m.socket.on('leave-channel', (e: RelayedEnvelope) => seen.push(e.clientId));
-      return seen;
-    });
-    const roomLeaves = survivors.map((m) => nextEvent<RelayedEnvelope>(m.socket, 'leave-room', () => true, 15_000));
+  it.each(['standalone', 'sentinel'] as const)(
+    '%s Redis: a node killed with SIGKILL: survivors get leave-* for its members and exact counts within 10 s',
+    async (topology) => {
+      const nodes = topology === 'standalone' ? (await cluster()).nodes : await sentinelCluster();
+      const [, , dying] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+      const [on1, on2, on3] = await populate(nodes);
+      const survivors = [...on1!, ...on2!];
+      const deadIds = on3!.map((m) => m.socket.id);
+      const leaves = survivors.map((m) => {
+        const seen: string[] = [];
+        m.socket.on('leave-channel', (e: RelayedEnvelope) => seen.push(e.clientId));
+        return seen;
+      });
+      const roomLeaves = survivors.map((m) => nextEvent<RelayedEnvelope>(m.socket, 'leave-room', () => true, 15_000));
 
-    const killedAt = Date.now();
-    dying.signal('SIGKILL');
-    await dying.exited;
-    await expectCounts(survivors, 'c', 4, 10_000);
-    await expectCounts(survivors, 'c', 4, 10_000, 'r');
-    expect(Date.now() - killedAt).toBeLessThan(10_000);
-    await vi.waitFor(() => leaves.forEach((seen) => expect([...seen].sort()).toEqual([...deadIds].sort())));
-    for (const e of await Promise.all(roomLeaves)) expect(deadIds).toContain(e.clientId);
-    // The reap ran once: one survivor logged it, and nobody else announced a second round.
-    // Log lines come through a pipe, the events through a socket: the line may arrive after the events.
-    const reapLogsNow = () => nodes.slice(0, 2).flatMap((n) => n.logs.filter((l) => l.msg === 'reaped memberships of dead nodes'));
-    await vi.waitFor(() => expect(reapLogsNow().length).toBeGreaterThan(0), { timeout: 5_000, interval: 20 });
-    const reapLogs = reapLogsNow();
-    expect(reapLogs).toHaveLength(1);
-    expect(reapLogs[0]).toMatchObject({ deadNodes: [dying.nodeId], memberships: 4 });
-  });
+      const killedAt = Date.now();
+      dying.signal('SIGKILL');
+      await dying.exited;
+      await expectCounts(survivors, 'c', 4, 10_000);
+      await expectCounts(survivors, 'c', 4, 10_000, 'r');
+      expect(Date.now() - killedAt).toBeLessThan(10_000);
+      await vi.waitFor(() => leaves.forEach((seen) => expect([...seen].sort()).toEqual([...deadIds].sort())));
+      for (const e of await Promise.all(roomLeaves)) expect(deadIds).toContain(e.clientId);
+      // The reap ran once: one survivor logged it, and nobody else announced a second round.
+      // Log lines come through a pipe, the events through a socket: the line may arrive after the events.
+      const reapLogsNow = () => nodes.slice(0, 2).flatMap((n) => n.logs.filter((l) => l.msg === 'reaped memberships of dead nodes'));
+      await vi.waitFor(() => expect(reapLogsNow().length).toBeGreaterThan(0), { timeout: 5_000, interval: 20 });
+      const reapLogs = reapLogsNow();
+      expect(reapLogs).toHaveLength(1);
+      expect(reapLogs[0]).toMatchObject({ deadNodes: [dying.nodeId], memberships: 4 });
+    },
+  );
 
   it('Redis restarted empty: local delivery goes on during the outage; broadcast and exact counts come back', async () => {
     const { redis, nodes, keyPrefix } = await cluster();
