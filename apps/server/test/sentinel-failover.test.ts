@@ -52,13 +52,20 @@ describe('Sentinel failover', () => {
     const crossNodeAfterKill = () =>
       [1, 2].every((m) => seqs(m).some((s) => (sentAt.get(s) ?? 0) > killedAt)) ? performance.now() - killedAt : undefined;
     let resumedAfterMs: number | undefined;
+    const dump = () =>
+      nodes
+        .map((n) => `${n.nodeId}: ${JSON.stringify(n.logs.slice(-12).map((l) => [l.time, l.msg, l.connection ?? '', l.error ?? '']))}`)
+        .join('\n');
     await vi.waitFor(
       () => {
         resumedAfterMs = crossNodeAfterKill();
         expect(resumedAfterMs).toBeDefined();
       },
       { timeout: 8_000, interval: 20 },
-    );
+    ).catch((err: unknown) => {
+      process.stdout.write(`no cross-node delivery after the failover; node logs:\n${dump()}\nreceived: ${received.map((r) => r.length).join(',')}\n`);
+      throw err;
+    });
     const resumeSeq = seq;
     // Two more seconds of traffic after the resume, then stop and let the last ones land.
     await new Promise<void>((resolve) => setTimeout(resolve, 2000));
