@@ -121,9 +121,7 @@ function createClient(topology: RedisTopology, options: RedisOptions): Redis {
         ...(topology.sentinelAuth.password === undefined ? {} : { sentinelPassword: topology.sentinelAuth.password }),
         ...(topology.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
         // Sentinels announce a failover on a subscription: reconnect to the new master at once.
-        // Known defect (issue 8): after a kill -9 of the master, in about 1 run in 5 under load one
-        // node's command and subscriber connections did not come back within 8 s (with or without
-        // this detector), and the other nodes then reaped it.
+        // During a failover ioredis may also give a connection up for good: see the 'end' handler.
         failoverDetector: true,
       });
     case 'cluster':
@@ -154,6 +152,8 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     publisher: createClient(topology, { ...failFast, connectionName: `${nodeId}:publisher` }),
     subscriber: createClient(topology, { ...base, connectionName: `${nodeId}:subscriber` }),
   };
+  /** Set by close(): from then on an ended connection stays ended. */
+  let closing = false;
   for (const [name, client] of Object.entries(clients)) {
     let healthy = true;
     client.on('error', (err: Error) => {
@@ -168,6 +168,25 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
       healthy = false;
     });
     client.on('reconnecting', () => events.reconnecting(name));
+    // ioredis sometimes gives a Sentinel-mode connection up during a failover
+    // (status "end", no more retries: seen after a kill -9 of the master, in
+    // about 1 failover in 5 under load). A node must outlive that as it
+    // outlives any outage: start it again, backing off like retryStrategy.
+    // ioredis resubscribes from the state it saved when the connection closed.
+    let restarts = 0;
+    client.on('end', () => {
+      if (closing) return;
+      restarts += 1;
+      logger.warn({ connection: name, redis: redactedUrl, restarts }, 'Redis connection given up by the client library; starting it again');
+      setTimeout(
+        () => {
+          if (closing || client.status !== 'end') return;
+          client.connect().catch(() => undefined);
+        },
+        Math.min(restarts * 100, 1000),
+      ).unref();
+    });
+    client.on('ready', () => (restarts = 0));
     client.on('ready', () => {
       if (!healthy) logger.info({ connection: name }, 'Redis connection ready again');
       healthy = true;
@@ -202,12 +221,14 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   try {
     await Promise.all(all.map((client) => waitReady(client, options.connectTimeoutMs, redactedUrl, options.settings)));
   } catch (err) {
+    closing = true;
     for (const client of all) client.disconnect();
     throw err;
   }
   return {
     ...clients,
     async close() {
+      closing = true;
       await Promise.allSettled(all.map((client) => (client.status === 'ready' ? client.quit() : Promise.resolve(client.disconnect()))));
     },
   };
