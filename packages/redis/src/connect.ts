@@ -120,9 +120,14 @@ function createClient(topology: RedisTopology, options: RedisOptions): Redis {
         ...(topology.sentinelAuth.username === undefined ? {} : { sentinelUsername: topology.sentinelAuth.username }),
         ...(topology.sentinelAuth.password === undefined ? {} : { sentinelPassword: topology.sentinelAuth.password }),
         ...(topology.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
-        // Sentinels announce a failover on a subscription: reconnect to the new master at once.
-        // During a failover ioredis may also give a connection up for good: see the 'end' handler.
-        failoverDetector: true,
+        // No failover detector: a dead master closes every connection anyway, and the detector's
+        // own disconnect on +switch-master, arriving after the retry had already reached the new
+        // master, dropped the subscriber a second time and lost messages after the nodes had
+        // settled (seen in CI). A demoted master answers writes with READONLY: reconnect then,
+        // which asks the sentinels for the new one. (ioredis may also give a connection up during
+        // a failover: see the 'end' handler.)
+        failoverDetector: false,
+        reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
       });
     case 'cluster':
       // Refused at configuration time until cluster mode lands (presence keys must shard first).
