@@ -1,13 +1,14 @@
+import { presenceKeys } from '@realtime/presence';
 import type { Metrics } from './metrics.js';
 
 /**
  * Sorts inbound pub/sub messages by what they carry, from their channel
- * name, without decoding it: `<prefix>presence-counts` are count
- * announcements, `<prefix>socket.io…` the adapter's broadcasts (and its
+ * name, without decoding it: topics' count channels (`<prefix>{t:…}:counts`)
+ * are count announcements, `<prefix>socket.io…` the adapter's broadcasts (and its
  * request/response traffic). Feeds `realtime_broker_messages_received_total`.
  */
 export function brokerMessageCounter(keyPrefix: string, metrics: Metrics): { count(channel: Buffer): void } {
-  const presence = Buffer.from(`${keyPrefix}presence-counts`);
+  const presence = Buffer.from(presenceKeys(keyPrefix).countChannelPrefix);
   const adapter = Buffer.from(`${keyPrefix}socket.io`);
   const kinds = {
     presence: metrics.brokerMessagesReceived.labels('presence'),

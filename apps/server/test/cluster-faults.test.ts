@@ -190,10 +190,12 @@ describe('cluster faults', () => {
     // The rewritten memberships carry identity (time, source), never a payload.
     const admin = new Redis(redis.url);
     registerTeardown(() => admin.disconnect());
-    const memberKeys = await admin.keys(`${keyPrefix}{presence}:m:*`);
+    const memberKeys = await admin.keys(`${keyPrefix}{t:*}:m`);
     expect(memberKeys.length).toBeGreaterThan(0);
     for (const key of memberKeys) {
-      for (const meta of Object.values(await admin.hgetall(key))) {
+      for (const value of Object.values(await admin.hgetall(key))) {
+        // `<restore generation>\x1f<meta>`
+        const meta = value.slice(value.indexOf('\u001f') + 1);
         expect(meta.length).toBeLessThan(1000);
         expect(JSON.parse(meta)).toHaveProperty('source.userName', 'Test User');
       }

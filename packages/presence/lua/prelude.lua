@@ -1,52 +1,66 @@
--- Shared by every presence script. KEYS[1] is the version counter; ARGV[1] the key base.
-local base = ARGV[1]
+-- Shared by every presence script. Every key a script touches is in KEYS
+-- (Redis Cluster routes a script by them); key names are built in
+-- src/presence-keys.ts.
 local SEP = '\31'
 
--- Versions only grow, also across a Redis restart that loses every key: a new
--- counter starts from the server clock in microseconds, above any version the
--- previous one could have reached (unless it averaged > 1 M changes per second).
-local function next_version()
-  local v = redis.call('INCR', KEYS[1])
-  if v == 1 then
-    local t = redis.call('TIME')
-    v = tonumber(t[1]) * 1000000 + tonumber(t[2])
-    redis.call('SET', KEYS[1], string.format('%d', v))
-  end
+-- The Redis server clock: one clock for every node's liveness and versions.
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+local function now_ms()
+  return math.floor(now_us() / 1000)
+end
+
+-- How long an empty topic keeps its version key: long enough that a version
+-- seeded from the clock afterwards is larger than any the topic reached.
+local EMPTY_VERSION_TTL_MS = 60000
+
+-- The topic's current version: its last change's, or the clock for a topic
+-- nobody changed lately (any later change gets a larger one).
+local function current_version(vkey)
+  local v = redis.call('GET', vkey)
+  if v then return tonumber(v) end
+  return now_us()
+end
+
+-- Versions of a topic only grow: the clock in microseconds, or one more than
+-- the last when changes outrun the clock. Also across a restart that lost the
+-- key, and across a failover that lost the last writes (a promotion takes
+-- seconds; masters' clocks agree far better than that).
+local function next_version(vkey)
+  local last = tonumber(redis.call('GET', vkey) or '0')
+  local v = now_us()
+  if v <= last then v = last + 1 end
   return v
 end
 
--- The Redis server clock in milliseconds: one clock for every node's liveness.
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Bumps the topic's version, publishes {topic, count, "version", origin} on
+-- its sharded count channel, and returns count, version. An empty topic's
+-- version key lingers EMPTY_VERSION_TTL_MS, then nothing of it is left.
+local function announce(mkey, vkey, channel, topic, origin)
+  local count = redis.call('HLEN', mkey)
+  local version = next_version(vkey)
+  local text = string.format('%d', version)
+  if count == 0 then
+    redis.call('SET', vkey, text, 'PX', EMPTY_VERSION_TTL_MS)
+  else
+    redis.call('SET', vkey, text)
+  end
+  redis.call('SPUBLISH', channel, cjson.encode({ topic, count, text, origin }))
+  return count, version
 end
 
-local function current_version(topic)
-  local v = redis.call('HGET', base .. 'v', topic)
-  if v then return tonumber(v) end
-  return tonumber(redis.call('GET', KEYS[1]) or '0')
+-- The generation a member's value was written with.
+local function generation_of(value)
+  local at = string.find(value, SEP, 1, true)
+  if at == nil then return value end
+  return string.sub(value, 1, at - 1)
 end
 
--- Bumps the version of every topic in `changed` (a set), returns the flat list
--- {topic, count, version, ...} and publishes it as JSON on `channel`.
-local function announce(changed, channel)
-  local flat = {}
-  local json = {}
-  for topic in pairs(changed) do
-    local count = redis.call('HLEN', base .. 'm:' .. topic)
-    local version = next_version()
-    if count == 0 then
-      redis.call('HDEL', base .. 'v', topic)
-    else
-      redis.call('HSET', base .. 'v', topic, string.format('%d', version))
-    end
-    flat[#flat + 1] = topic
-    flat[#flat + 1] = count
-    flat[#flat + 1] = version
-    json[#json + 1] = { topic, count, string.format('%d', version) }
-  end
-  if #json > 0 then
-    redis.call('PUBLISH', channel, cjson.encode(json))
-  end
-  return flat
+local function meta_of(value)
+  local at = string.find(value, SEP, 1, true)
+  if at == nil then return '' end
+  return string.sub(value, at + 1)
 end

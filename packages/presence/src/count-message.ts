@@ -1,35 +1,28 @@
 import type { TopicCount } from './presence-store.js';
 
+/** A count announcement and the store process (incarnation) that made the change. */
+export interface CountMessage {
+  count: TopicCount;
+  origin: string;
+}
+
 /**
- * Parses a count announcement published by the scripts:
- * `[[topic, count, "version"], …]` (versions are strings: they exceed Lua's
- * 14-digit number formatting). Anything malformed is dropped, never thrown.
+ * Parses a count announcement published by the scripts on a topic's count
+ * channel: `[topic, count, "version", origin]` (the version is a string: it
+ * exceeds Lua's 14-digit number formatting). Anything malformed is dropped,
+ * never thrown.
  */
-export function parseCountMessage(message: string): TopicCount[] {
+export function parseCountMessage(message: string): CountMessage | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(message);
   } catch {
-    return [];
+    return undefined;
   }
-  if (!Array.isArray(parsed)) return [];
-  const counts: TopicCount[] = [];
-  for (const entry of parsed) {
-    if (!Array.isArray(entry) || entry.length !== 3) continue;
-    const [topic, count, version] = entry as unknown[];
-    if (typeof topic !== 'string' || typeof count !== 'number') continue;
-    const v = Number(version);
-    if (!Number.isSafeInteger(v)) continue;
-    counts.push({ topic, count, version: v });
-  }
-  return counts;
-}
-
-/** Parses a script's flat `{topic, count, version, …}` reply. */
-export function parseFlatCounts(flat: readonly (string | number)[]): TopicCount[] {
-  const counts: TopicCount[] = [];
-  for (let i = 0; i + 2 < flat.length; i += 3) {
-    counts.push({ topic: String(flat[i]), count: Number(flat[i + 1]), version: Number(flat[i + 2]) });
-  }
-  return counts;
+  if (!Array.isArray(parsed) || parsed.length !== 4) return undefined;
+  const [topic, count, version, origin] = parsed as unknown[];
+  if (typeof topic !== 'string' || typeof count !== 'number' || typeof origin !== 'string') return undefined;
+  const v = Number(version);
+  if (!Number.isSafeInteger(v) || !Number.isSafeInteger(count) || count < 0) return undefined;
+  return { count: { topic, count, version: v }, origin };
 }

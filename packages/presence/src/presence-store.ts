@@ -61,7 +61,8 @@ export interface PresenceStore {
   count(topic: string): Promise<TopicCount>;
 
   /**
-   * Subscribes to count changes made by any node (this one included). Called
+   * Subscribes to count changes made by any node (this one included) to the
+   * topics where this node has members (a store may deliver more). Called
    * at least once per change, possibly batched; never with a version older
    * than one already delivered for that topic *by this subscription's source*,
    * but callers must still compare versions (results of `add` race it).

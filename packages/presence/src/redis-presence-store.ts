@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type {
   CountListener,
   LivenessState,
@@ -10,8 +9,12 @@ import type {
   ReapedMembership,
   TopicCount,
 } from './presence-store.js';
-import { withPresenceCommands, type PresenceCommands } from './redis-scripts.js';
-import { parseFlatCounts, parseCountMessage } from './count-message.js';
+import { withPresenceCommands, type PresenceCommands, type RedisCommandClient } from './redis-scripts.js';
+import { parseCountMessage } from './count-message.js';
+import { presenceKeys, type PresenceKeys } from './presence-keys.js';
+import { CountSubscriptions } from './count-subscriptions.js';
+
+const SEP = '\u001f';
 
 interface QueuedOperation {
   kind: 'a' | 'r';
@@ -23,76 +26,94 @@ interface QueuedOperation {
 }
 
 export interface RedisPresenceStoreOptions {
-  /** Command connection. Give it `enableOfflineQueue: false` so calls fail fast while Redis is down. */
-  redis: Redis;
-  /** A connection this store may put in subscriber mode (it may be shared with other subscribers). */
-  subscriber: Redis;
+  /** Command connection (standalone, Sentinel-managed, or a Cluster client). Give it `enableOfflineQueue: false` so calls fail fast while Redis is down. */
+  redis: RedisCommandClient;
+  /** A connection this store may put in subscriber mode (shared with other subscribers is fine): it SSUBSCRIBEs count channels. */
+  subscriber: RedisCommandClient;
   nodeId: string;
-  /** Prefix of every key and of the announcement channel. Default `rt:`. */
+  /** Prefix of every key and channel. Default `rt:`. */
   keyPrefix?: string;
   /** How long a node stays alive without a heartbeat. Default 5 000 ms. */
   nodeTtlMs?: number;
   /** Memberships per restore script call, so one call never blocks Redis for long. Default 1 000. */
   restoreChunkSize?: number;
+  /** Index entries read per step when reaping or sweeping (HSCAN COUNT). Default 500. */
+  sweepChunkSize?: number;
 }
 
+/** How many dead nodes one `reapDeadNodes` call takes on. */
+const REAP_NODES_PER_CALL = 8;
+
 /**
- * Presence in Redis hashes (see `../lua/README.md` for the key layout).
- * Every mutation is one script call: one round trip, atomic, and announced
- * from inside the script so all subscribers see a topic's counts in order.
+ * Presence in Redis (see `../lua/README.md` for the key layout). Every
+ * script touches the keys of one hash tag (one Redis Cluster slot): a
+ * topic's, a node's index, or the small node registry. A topic's change,
+ * its version bump and its announcement are one script, so its subscribers
+ * see its counts in version order.
  */
 export class RedisPresenceStore implements PresenceStore {
   readonly nodeId: string;
-  private readonly redis: Redis & PresenceCommands;
-  private readonly subscriber: Redis;
-  private readonly base: string;
-  private readonly seqKey: string;
-  private readonly channel: string;
+  private readonly redis: RedisCommandClient & PresenceCommands;
+  private readonly subscriber: RedisCommandClient;
+  private readonly keys: PresenceKeys;
+  private readonly indexKey: string;
   private readonly nodeTtlMs: number;
   private readonly restoreChunkSize: number;
+  private readonly sweepChunkSize: number;
   private readonly listeners = new Set<CountListener>();
   /**
    * Written with each membership; a restore moves to a new one to find stale
    * entries. Unique to this process (`<incarnation>.<n>`): a process
-   * restarted under the same node id, while its predecessor's liveness key
-   * still lives, sweeps the predecessor's entries on its first restore
+   * restarted under the same node id, while its predecessor is still
+   * registered, sweeps the predecessor's entries on its first restore
    * instead of taking them for its own.
    */
   private readonly incarnation = randomBytes(6).toString('hex');
   private restores = 0;
   private generation = `${this.incarnation}.0`;
-  /** Adds and removes issued in this event-loop turn, sent as one script call (in order). */
+  /** topic → this node's connections in it, as this store was told: what the count subscriptions follow. */
+  private readonly local = new Map<string, Set<string>>();
+  private readonly subscriptions: CountSubscriptions;
+  /** Adds and removes issued in this event-loop turn, sent together (in order). */
   private queued: QueuedOperation[] = [];
   private flushScheduled: NodeJS.Immediate | undefined;
   private readonly onMessage = (channel: string, message: string): void => {
-    if (channel !== this.channel) return;
-    const counts = parseCountMessage(message);
-    if (counts.length > 0) this.emit(counts);
+    if (!channel.startsWith(this.keys.countChannelPrefix)) return;
+    const parsed = parseCountMessage(message);
+    if (parsed === undefined || !this.subscriptions.has(parsed.count.topic)) return;
+    if (this.keys.topic(parsed.count.topic).counts !== channel) return;
+    this.emit([parsed.count]);
   };
-  private subscribed = false;
+  private listening = false;
 
   constructor(options: RedisPresenceStoreOptions) {
     this.nodeId = options.nodeId;
     this.redis = withPresenceCommands(options.redis);
     this.subscriber = options.subscriber;
-    const prefix = options.keyPrefix ?? 'rt:';
-    this.base = `${prefix}{presence}:`;
-    this.seqKey = `${this.base}seq`;
-    this.channel = `${prefix}presence-counts`;
+    this.keys = presenceKeys(options.keyPrefix ?? 'rt:');
+    this.indexKey = this.keys.nodeIndex(this.nodeId);
     this.nodeTtlMs = options.nodeTtlMs ?? 5000;
     this.restoreChunkSize = options.restoreChunkSize ?? 1000;
+    this.sweepChunkSize = options.sweepChunkSize ?? 500;
+    this.subscriptions = new CountSubscriptions(this.subscriber, (topic) => this.keys.topic(topic).counts);
+  }
+
+  /** Topics whose count channel this node subscribes: those with local members. */
+  get subscribedTopics(): number {
+    return this.subscriptions.size;
   }
 
   /**
-   * Subscribes to count announcements; resolves once Redis confirmed the
+   * Listens for count announcements; resolves once Redis confirmed every
    * subscription. Safe to call again (after a reconnect, to know when the
-   * subscription is back).
+   * subscriptions are back).
    */
   async start(): Promise<void> {
-    this.subscriber.off('message', this.onMessage);
-    this.subscriber.on('message', this.onMessage);
-    this.subscribed = true;
-    await this.subscriber.subscribe(this.channel);
+    if (!this.listening) {
+      this.subscriber.on('smessage', this.onMessage);
+      this.listening = true;
+    }
+    await this.subscriptions.resubscribe();
   }
 
   add(topic: string, connectionId: string, meta: string): Promise<PresenceChange> {
@@ -107,43 +128,94 @@ export class RedisPresenceStore implements PresenceStore {
     return Promise.all(topics.map((topic) => this.enqueue('r', connectionId, topic, '')));
   }
 
-  /**
-   * Joins and leaves are queued and sent once per event-loop turn as one
-   * `apply` script (one round trip, one announcement) in the order they were
-   * made. Under a connect storm that is one call for many joins.
-   */
   private enqueue(kind: 'a' | 'r', connectionId: string, topic: string, meta: string): Promise<PresenceChange> {
+    this.trackLocal(kind, topic, connectionId);
     return new Promise((resolve, reject) => {
       this.queued.push({ kind, connectionId, topic, meta, resolve, reject });
       this.flushScheduled ??= setImmediate(() => this.flush());
     });
   }
 
-  /** Sends what is queued now. Other commands call it first, so none overtakes an earlier join or leave. */
+  /** Follows this node's members per topic; subscribes a topic's counts with its first, unsubscribes after its last. */
+  private trackLocal(kind: 'a' | 'r', topic: string, connectionId: string): void {
+    let connections = this.local.get(topic);
+    if (kind === 'a') {
+      if (connections === undefined) {
+        connections = new Set();
+        this.local.set(topic, connections);
+        this.subscriptions.watch(topic);
+      }
+      connections.add(connectionId);
+    } else if (connections !== undefined) {
+      connections.delete(connectionId);
+      if (connections.size === 0) {
+        this.local.delete(topic);
+        this.subscriptions.unwatch(topic);
+      }
+    }
+  }
+
+  /**
+   * Sends what is queued: one index call (the adds' entries, before any
+   * topic sees them, so the reaper can always find them), then one script
+   * per topic (in the order the operations were made), then the removes'
+   * index entries once their topics dropped them. Other commands call this
+   * first, so none overtakes an earlier join or leave.
+   */
   private flush(): void {
     clearImmediate(this.flushScheduled);
     this.flushScheduled = undefined;
     if (this.queued.length === 0) return;
     const batch = this.queued;
     this.queued = [];
-    const argv: string[] = [];
-    for (const op of batch) argv.push(op.kind, op.connectionId, op.topic, op.meta);
-    this.redis.presenceApply(this.seqKey, this.base, this.channel, this.nodeId, this.generation, ...argv).then(
-      (flat) => {
-        batch.forEach((op, i) => {
-          op.resolve({ topic: op.topic, changed: flat[i * 3] === 1, count: Number(flat[i * 3 + 1]), version: Number(flat[i * 3 + 2]) });
-        });
-      },
-      (err: unknown) => {
-        for (const op of batch) op.reject(err);
-      },
-    );
+    const gen = this.generation;
+    // The index's net change per entry: the batch's last operation on it wins.
+    const net = new Map<string, 'a' | 'r'>();
+    const perTopic = new Map<string, QueuedOperation[]>();
+    for (const op of batch) {
+      net.set(op.connectionId + SEP + op.topic, op.kind);
+      let ops = perTopic.get(op.topic);
+      if (ops === undefined) {
+        ops = [];
+        perTopic.set(op.topic, ops);
+      }
+      ops.push(op);
+    }
+    const indexAdds: string[] = [];
+    const indexRemoves: string[] = [];
+    for (const [field, kind] of net) (kind === 'a' ? indexAdds : indexRemoves).push(field);
+    const indexed = indexAdds.length === 0 ? Promise.resolve(0) : this.redis.presenceIndexApply(this.indexKey, gen, ...indexAdds.flatMap((f) => ['a', f]));
+    const topicCalls: Promise<unknown>[] = [];
+    for (const [topic, ops] of perTopic) {
+      const keys = this.keys.topic(topic);
+      const argv: string[] = [keys.counts, topic, this.incarnation, this.nodeId, gen];
+      for (const op of ops) argv.push(op.kind, op.connectionId, op.meta);
+      const call = this.subscriptions.gate(topic, () => this.redis.presenceTopicApply(keys.members, keys.version, ...argv));
+      topicCalls.push(call);
+      // An add resolves once its index entry is written too: a failure of either is the caller's to see (it resyncs).
+      Promise.all([call, indexed]).then(
+        ([[count, version, ...flags]]) => {
+          ops.forEach((op, i) => op.resolve({ topic, changed: flags[i] === 1, count, version: Number(version) }));
+        },
+        (err: unknown) => {
+          for (const op of ops) op.reject(err);
+        },
+      );
+    }
+    if (indexRemoves.length > 0) {
+      // Left in place if a topic call failed: an index entry without a membership costs nothing, the reverse is never reaped.
+      Promise.all(topicCalls).then(
+        () => this.redis.presenceIndexApply(this.indexKey, gen, ...indexRemoves.flatMap((f) => ['r', f])).catch(() => undefined),
+        () => undefined,
+      );
+    }
   }
 
   async count(topic: string): Promise<TopicCount> {
     this.flush();
-    const [count, version] = await this.redis.presenceCount(this.seqKey, this.base, topic);
-    return { topic, count, version };
+    const keys = this.keys.topic(topic);
+    const [count, version] = await this.subscriptions.gate(topic, () => this.redis.presenceTopicCount(keys.members, keys.version));
+    return { topic, count, version: Number(version) };
   }
 
   onCounts(listener: CountListener): () => void {
@@ -154,71 +226,154 @@ export class RedisPresenceStore implements PresenceStore {
   async heartbeat(): Promise<LivenessState> {
     this.flush();
     // A cluster-wide gap of half a TTL between heartbeats is a stall of Redis (or of every node).
-    const known = await this.redis.presenceHeartbeat(this.seqKey, this.base, this.nodeId, this.nodeTtlMs, Math.floor(this.nodeTtlMs / 2));
+    const known = await this.redis.presenceHeartbeat(this.keys.nodes, this.keys.clock, this.nodeId, this.nodeTtlMs, Math.floor(this.nodeTtlMs / 2));
     return known === 1 ? 'alive' : 'lost';
   }
 
   async restore(memberships: readonly Membership[]): Promise<Membership[]> {
     this.flush();
     this.restores += 1;
-    const generation = `${this.incarnation}.${this.restores}`;
-    this.generation = generation;
-    // Every chunk is queued synchronously, on one connection, before any later
-    // add/remove of this node: Redis runs them in that order, so the snapshot
-    // can't overwrite a change made after it was taken.
-    const calls: Promise<unknown>[] = [];
-    let first = true;
-    for (let start = 0; first || start < memberships.length; start += this.restoreChunkSize) {
-      const argv: string[] = [];
-      for (const m of memberships.slice(start, start + this.restoreChunkSize)) {
-        argv.push(m.connectionId, m.topic, m.meta);
+    const gen = `${this.incarnation}.${this.restores}`;
+    this.generation = gen;
+    // Registered first, so nobody starts reaping this node while the snapshot is on its way.
+    await this.redis.presenceRegister(this.keys.nodes, this.nodeId);
+    const perTopic = new Map<string, Membership[]>();
+    for (const m of memberships) {
+      let list = perTopic.get(m.topic);
+      if (list === undefined) {
+        list = [];
+        perTopic.set(m.topic, list);
       }
-      calls.push(
-        this.redis.presenceRestore(this.seqKey, this.base, this.channel, this.nodeId, this.nodeTtlMs, generation, first ? 1 : 0, ...argv),
-      );
-      first = false;
+      list.push(m);
     }
-    const finished = this.redis.presenceRestoreFinish(this.seqKey, this.base, this.channel, this.nodeId, generation);
-    calls.push(finished);
+    // The count subscriptions follow the snapshot.
+    for (const topic of [...this.local.keys()]) {
+      if (!perTopic.has(topic)) {
+        this.local.delete(topic);
+        this.subscriptions.unwatch(topic);
+      }
+    }
+    for (const [topic, list] of perTopic) {
+      if (!this.local.has(topic)) this.subscriptions.watch(topic);
+      this.local.set(topic, new Set(list.map((m) => m.connectionId)));
+    }
+    // Issued synchronously, index chunks before topic chunks, and before any
+    // later add/remove of this node: per slot, Redis runs them in that order,
+    // so the snapshot can't overwrite a change made after it was taken.
+    const calls: Promise<unknown>[] = [];
+    for (let start = 0; start < memberships.length; start += this.restoreChunkSize) {
+      const fields = memberships.slice(start, start + this.restoreChunkSize).flatMap((m) => ['a', m.connectionId + SEP + m.topic]);
+      calls.push(this.redis.presenceIndexApply(this.indexKey, gen, ...fields));
+    }
+    for (const [topic, list] of perTopic) {
+      const keys = this.keys.topic(topic);
+      for (let start = 0; start < list.length; start += this.restoreChunkSize) {
+        const argv: string[] = [keys.counts, topic, this.incarnation, this.nodeId, gen];
+        for (const m of list.slice(start, start + this.restoreChunkSize)) argv.push('a', m.connectionId, m.meta);
+        calls.push(this.subscriptions.gate(topic, () => this.redis.presenceTopicApply(keys.members, keys.version, ...argv)));
+      }
+    }
     await Promise.all(calls);
-    const flat = await finished;
-    const swept: Membership[] = [];
-    for (let i = 0; i + 2 < flat.length; i += 3) {
-      swept.push({ connectionId: flat[i] as string, topic: flat[i + 1] as string, meta: flat[i + 2] as string });
-    }
-    return swept;
+    // What the index holds from an older generation is gone from this node: sweep it.
+    const { removed } = await this.sweep(this.nodeId, (entryGen) => entryGen === gen);
+    return removed.map(({ connectionId, topic, meta }) => ({ connectionId, topic, meta }));
   }
 
   async reapDeadNodes(): Promise<ReapResult> {
-    return this.removeNodes('');
+    this.flush();
+    const candidates = await this.redis.presenceReapCandidates(
+      this.keys.nodes,
+      this.keys.clock,
+      this.keys.reaping,
+      this.nodeTtlMs,
+      this.incarnation,
+      2 * this.nodeTtlMs,
+      REAP_NODES_PER_CALL,
+      this.nodeId,
+    );
+    const removed: ReapedMembership[] = [];
+    const counts = new Map<string, TopicCount>();
+    for (const node of candidates) {
+      const result = await this.sweep(node, () => false);
+      removed.push(...result.removed);
+      for (const [topic, count] of result.counts) counts.set(topic, count);
+      await this.redis.presenceReapFinish(this.keys.nodes, this.keys.reaping, node, this.nodeTtlMs, this.incarnation, 0);
+    }
+    return { removed, counts: [...counts.values()] };
   }
 
   async deregister(): Promise<TopicCount[]> {
-    return (await this.removeNodes(this.nodeId)).counts;
+    this.flush();
+    const { counts } = await this.sweep(this.nodeId, () => false);
+    await this.redis.presenceReapFinish(this.keys.nodes, this.keys.reaping, this.nodeId, this.nodeTtlMs, this.incarnation, 1);
+    return [...counts.values()];
   }
 
   async close(): Promise<void> {
     this.flush();
-    this.subscriber.off('message', this.onMessage);
+    this.subscriber.off('smessage', this.onMessage);
+    this.listening = false;
     this.listeners.clear();
-    if (this.subscribed && this.subscriber.status === 'ready') {
-      await this.subscriber.unsubscribe(this.channel).catch(() => undefined);
-    }
+    this.local.clear();
+    if (this.subscriber.status === 'ready') await this.subscriptions.clear();
   }
 
-  private async removeNodes(target: string): Promise<ReapResult> {
-    this.flush();
-    const [flatRemoved, flatCounts] = await this.redis.presenceRemoveNodes(this.seqKey, this.base, this.channel, target, this.nodeTtlMs);
+  /**
+   * Removes `nodeId`'s memberships whose generation `keep` refuses, a chunk
+   * of its index at a time, topic by topic: every call touches one slot and
+   * at most `sweepChunkSize` entries, so none blocks Redis for long however
+   * many memberships the node had. Resolves with what this caller removed
+   * (never also reported to another caller) and each touched topic's count.
+   */
+  private async sweep(
+    nodeId: string,
+    keep: (generation: string) => boolean,
+  ): Promise<{ removed: ReapedMembership[]; counts: Map<string, TopicCount> }> {
+    const index = this.keys.nodeIndex(nodeId);
     const removed: ReapedMembership[] = [];
-    for (let i = 0; i + 3 < flatRemoved.length; i += 4) {
-      removed.push({
-        nodeId: flatRemoved[i] as string,
-        connectionId: flatRemoved[i + 1] as string,
-        topic: flatRemoved[i + 2] as string,
-        meta: flatRemoved[i + 3] as string,
-      });
-    }
-    return { removed, counts: parseFlatCounts(flatCounts) };
+    const counts = new Map<string, TopicCount>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(index, cursor, 'COUNT', this.sweepChunkSize);
+      cursor = next;
+      const perTopic = new Map<string, string[]>();
+      const prune: string[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const field = flat[i] as string;
+        const gen = flat[i + 1] as string;
+        if (keep(gen)) continue;
+        const at = field.indexOf(SEP);
+        const connectionId = field.slice(0, at);
+        const topic = field.slice(at + 1);
+        let pairs = perTopic.get(topic);
+        if (pairs === undefined) {
+          pairs = [];
+          perTopic.set(topic, pairs);
+        }
+        pairs.push(connectionId, gen);
+        prune.push(field, gen);
+      }
+      await Promise.all(
+        [...perTopic].map(async ([topic, pairs]) => {
+          const keys = this.keys.topic(topic);
+          const [count, version, ...flatRemoved] = await this.redis.presenceTopicRemove(
+            keys.members,
+            keys.version,
+            keys.counts,
+            topic,
+            this.incarnation,
+            nodeId,
+            ...pairs,
+          );
+          counts.set(topic, { topic, count, version: Number(version) });
+          for (let i = 0; i + 1 < flatRemoved.length; i += 2) {
+            removed.push({ nodeId, connectionId: flatRemoved[i] as string, topic, meta: flatRemoved[i + 1] as string });
+          }
+        }),
+      );
+      if (prune.length > 0) await this.redis.presenceIndexPrune(index, ...prune);
+    } while (cursor !== '0');
+    return { removed, counts };
   }
 
   private emit(counts: readonly TopicCount[]): void {

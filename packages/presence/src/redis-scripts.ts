@@ -1,51 +1,59 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * Loads the Lua scripts of `../lua` (each prefixed with `prelude.lua`) as
  * ioredis commands. ioredis runs them with EVALSHA and falls back to EVAL
- * after NOSCRIPT, so a Redis that restarted empty needs nothing from us.
+ * after NOSCRIPT, so a Redis that restarted empty (or a master promoted
+ * since) needs nothing from us.
  */
-const SCRIPT_NAMES = ['apply', 'count', 'heartbeat', 'restore', 'restore-finish', 'remove-nodes'] as const;
-type ScriptName = (typeof SCRIPT_NAMES)[number];
-
-const COMMAND_NAMES: Record<ScriptName, string> = {
-  apply: 'presenceApply',
-  count: 'presenceCount',
-  heartbeat: 'presenceHeartbeat',
-  restore: 'presenceRestore',
-  'restore-finish': 'presenceRestoreFinish',
-  'remove-nodes': 'presenceRemoveNodes',
-};
+const SCRIPTS = {
+  presenceTopicApply: { file: 'topic-apply', keys: 2 },
+  presenceTopicRemove: { file: 'topic-remove', keys: 2 },
+  presenceTopicCount: { file: 'topic-count', keys: 2 },
+  presenceIndexApply: { file: 'index-apply', keys: 1 },
+  presenceIndexPrune: { file: 'index-prune', keys: 1 },
+  presenceHeartbeat: { file: 'heartbeat', keys: 2 },
+  presenceRegister: { file: 'register', keys: 1 },
+  presenceReapCandidates: { file: 'reap-candidates', keys: 3 },
+  presenceReapFinish: { file: 'reap-finish', keys: 2 },
+} as const;
 
 function readScript(name: string): string {
   return readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
 }
 
 const prelude = readScript('prelude');
-const sources = new Map<ScriptName, string>(SCRIPT_NAMES.map((name) => [name, `${prelude}\n${readScript(name)}`]));
 
 export type ScriptArg = string | number;
 
-/** The presence commands; every one takes KEYS[1] = the version counter, then ARGV (ARGV[1] = key base). */
+/** The presence commands: the keys first (as many as the script declares), then ARGV. See each script for both. */
 export interface PresenceCommands {
-  presenceApply(seqKey: string, ...argv: ScriptArg[]): Promise<number[]>;
-  presenceCount(seqKey: string, ...argv: ScriptArg[]): Promise<[number, number]>;
-  presenceHeartbeat(seqKey: string, ...argv: ScriptArg[]): Promise<number>;
-  presenceRestore(seqKey: string, ...argv: ScriptArg[]): Promise<number>;
-  presenceRestoreFinish(seqKey: string, ...argv: ScriptArg[]): Promise<string[]>;
-  presenceRemoveNodes(seqKey: string, ...argv: ScriptArg[]): Promise<[string[], (string | number)[]]>;
+  /** → [count, version, changed flags…] */
+  presenceTopicApply(members: string, version: string, ...argv: ScriptArg[]): Promise<[number, string, ...number[]]>;
+  /** → [count, version, removed (connectionId, meta) pairs…] */
+  presenceTopicRemove(members: string, version: string, ...argv: ScriptArg[]): Promise<[number, string, ...string[]]>;
+  presenceTopicCount(members: string, version: string): Promise<[number, string]>;
+  presenceIndexApply(index: string, ...argv: ScriptArg[]): Promise<number>;
+  presenceIndexPrune(index: string, ...argv: ScriptArg[]): Promise<number>;
+  presenceHeartbeat(nodes: string, clock: string, ...argv: ScriptArg[]): Promise<number>;
+  presenceRegister(nodes: string, nodeId: string): Promise<number>;
+  presenceReapCandidates(nodes: string, clock: string, reaping: string, ...argv: ScriptArg[]): Promise<string[]>;
+  presenceReapFinish(nodes: string, reaping: string, ...argv: ScriptArg[]): Promise<number>;
 }
 
-const defined = new WeakSet<Redis>();
+/** A standalone (or Sentinel-managed) connection, or a Redis Cluster client. */
+export type RedisCommandClient = Redis | Cluster;
+
+const defined = new WeakSet<RedisCommandClient>();
 
 /** Defines the presence commands on `client` (once) and returns it typed. */
-export function withPresenceCommands(client: Redis): Redis & PresenceCommands {
+export function withPresenceCommands(client: RedisCommandClient): RedisCommandClient & PresenceCommands {
   if (!defined.has(client)) {
-    for (const [name, lua] of sources) {
-      client.defineCommand(COMMAND_NAMES[name], { numberOfKeys: 1, lua });
+    for (const [command, { file, keys }] of Object.entries(SCRIPTS)) {
+      client.defineCommand(command, { numberOfKeys: keys, lua: `${prelude}\n${readScript(file)}` });
     }
     defined.add(client);
   }
-  return client as Redis & PresenceCommands;
+  return client as RedisCommandClient & PresenceCommands;
 }

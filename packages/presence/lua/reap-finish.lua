@@ -1,0 +1,15 @@
+-- KEYS: nodes (zset), reaping (hash). ARGV: nodeId, ttlMs, reaper, deregister (1|0).
+-- After a node's index was swept: forgets the node unless it heartbeat or
+-- restored meanwhile (then it is alive and its new entries stayed), and
+-- releases this reaper's lease. A deregistering node forgets itself.
+local nodes, reaping = KEYS[1], KEYS[2]
+local node, ttl, reaper, deregister = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local seen = tonumber(redis.call('ZSCORE', nodes, node) or '')
+if deregister == '1' or seen == nil or now_ms() - seen > ttl then
+  redis.call('ZREM', nodes, node)
+end
+local held = redis.call('HGET', reaping, node)
+if held and string.sub(held, 1, #reaper + 1) == reaper .. SEP then
+  redis.call('HDEL', reaping, node)
+end
+return 1

@@ -1,0 +1,29 @@
+-- KEYS: members, version of one topic.
+-- ARGV: channel, topic, origin, nodeId, then (connectionId, generation)
+-- pairs. Removes each member of nodeId whose value was written with that
+-- generation (a restore since then wrote a newer one, which stays).
+-- Reaping and sweeping go through here one topic at a time: whoever's call
+-- removed an entry is the only one told so, so each leave-* is announced
+-- once however many survivors reap at the same time.
+-- Returns {count, version, removed...}, removed flat {connectionId, meta, ...}.
+local mkey, vkey = KEYS[1], KEYS[2]
+local channel, topic, origin, node = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local removed = {}
+for i = 5, #ARGV, 2 do
+  local field = node .. SEP .. ARGV[i]
+  local value = redis.call('HGET', mkey, field)
+  if value and generation_of(value) == ARGV[i + 1] then
+    redis.call('HDEL', mkey, field)
+    removed[#removed + 1] = ARGV[i]
+    removed[#removed + 1] = meta_of(value)
+  end
+end
+local count, version
+if #removed > 0 then
+  count, version = announce(mkey, vkey, channel, topic, origin)
+else
+  count, version = redis.call('HLEN', mkey), current_version(vkey)
+end
+local out = { count, string.format('%d', version) }
+for k = 1, #removed do out[#out + 1] = removed[k] end
+return out
