@@ -22,7 +22,7 @@ export interface Config {
   /**
    * The cluster's Redis, from exactly one of REDIS_URL (standalone),
    * REDIS_SENTINELS + REDIS_SENTINEL_MASTER (Sentinel), or
-   * REDIS_CLUSTER_NODES (Redis Cluster, refused until presence shards);
+   * REDIS_CLUSTER_NODES (seed nodes of a Redis Cluster);
    * REDIS_USERNAME / REDIS_PASSWORD / REDIS_TLS for the last two. Only
    * `describeTopology(redis)` may be logged. Unset = a single node in memory.
    */
@@ -91,7 +91,9 @@ export interface Config {
    * ADAPTER_MODE: `classic` (every node receives every cross-node broadcast
    * on one pattern subscription) or `sharded` (Redis 7 sharded pub/sub, one
    * channel per topic: a node receives only traffic for topics it has
-   * members in). Default `classic`.
+   * members in). Default `classic`, and `sharded` with REDIS_CLUSTER_NODES,
+   * where `classic` is refused: a cluster forwards classic pub/sub to every
+   * shard, so every message would load every master.
    */
   adapterMode: 'classic' | 'sharded';
   /** SHUTDOWN_GRACE_MS: how long a drain may take before the process exits anyway. Default 10 000. */
@@ -204,10 +206,7 @@ function parseRedisTopology(env: Env): RedisTopology | undefined {
   if (clusterNodes !== undefined) {
     const endpoints = parseEndpoints('REDIS_CLUSTER_NODES', clusterNodes, 6379);
     if (typeof endpoints === 'string') throw new ConfigError(endpoints);
-    throw new ConfigError(
-      'REDIS_CLUSTER_NODES: Redis Cluster mode is not available in this version yet (presence keys must shard first); ' +
-        'use REDIS_URL (standalone) or REDIS_SENTINELS (failover)',
-    );
+    return { kind: 'cluster', nodes: endpoints, ...auth };
   }
   if (authSet.length > 0)
     throw new ConfigError(`${authSet.join(', ')} set, but no Redis is: set REDIS_SENTINELS or REDIS_CLUSTER_NODES too`);
@@ -221,11 +220,16 @@ export function loadConfig(env: Env = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   }
-  const adapterMode = (env.ADAPTER_MODE?.trim() || 'classic') as Config['adapterMode'];
+  const redis = parseRedisTopology(env);
+  const adapterMode = (env.ADAPTER_MODE?.trim() || (redis?.kind === 'cluster' ? 'sharded' : 'classic')) as Config['adapterMode'];
   if (adapterMode !== 'classic' && adapterMode !== 'sharded') {
     throw new ConfigError(`ADAPTER_MODE must be classic or sharded, got "${env.ADAPTER_MODE}"`);
   }
-  const redis = parseRedisTopology(env);
+  if (adapterMode === 'classic' && redis?.kind === 'cluster') {
+    throw new ConfigError(
+      'ADAPTER_MODE=classic with REDIS_CLUSTER_NODES: a Redis Cluster forwards classic pub/sub to every shard; unset ADAPTER_MODE (sharded is the default in cluster mode)',
+    );
+  }
   const maxHttpBufferSizeBytes = integer(env, 'MAX_HTTP_BUFFER_SIZE_BYTES', 1_000_000, 1024);
   const maxMessageBytes = integer(env, 'MAX_MESSAGE_BYTES', 64 * 1024, 0);
   if (maxMessageBytes > maxHttpBufferSizeBytes) {

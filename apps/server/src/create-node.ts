@@ -13,6 +13,7 @@ import { OriginRefusalReporter, corsOptions, isOriginAllowed, originRefusal, ref
 import { connectRedis, type RedisConnections } from '@realtime/redis';
 import { registerSocketHandlers } from './socket-handlers.js';
 import { socketIoPlugin } from './socket-io-plugin.js';
+import { recoverSubscriptions } from './subscription-recovery.js';
 import type { RealtimeServer } from './socket-types.js';
 
 export interface RealtimeNode {
@@ -167,26 +168,13 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   await presence.start();
 
   if (redis !== undefined && redisStore !== undefined) {
-    const subscriber = redis.subscriber;
     const resubscribed = redisStore;
-    // Count announcements published while the subscriber was down are lost:
-    // once it is back (and subscribed again), re-read what this node shows.
-    let wasDown = false;
-    subscriber.on('close', () => {
-      wasDown = true;
-      subscriptionsConfirmed = false;
-    });
-    subscriber.on('ready', () => {
-      if (!wasDown) return;
-      wasDown = false;
-      // ioredis resubscribes on 'ready' without waiting; our SUBSCRIBE queues behind its own.
-      void resubscribed.start().then(
-        async () => {
-          subscriptionsConfirmed = true;
-          await presence.reconcile();
-        },
-        () => undefined,
-      );
+    recoverSubscriptions({
+      subscriber: redis.subscriber,
+      resubscribe: () => resubscribed.start(),
+      reconcile: () => presence.reconcile(),
+      setConfirmed: (confirmed) => (subscriptionsConfirmed = confirmed),
+      attemptTimeoutMs: 2000,
     });
   }
 

@@ -3,28 +3,42 @@
  * characters (validation refuses them), so U+001F separates parts without
  * ambiguity, and no topic can collide with a socket's own id-room.
  * Room `r1` of channel A and `r1` of channel B are different topics.
+ *
+ * No topic is 20 characters long: the sharded Redis adapter takes every
+ * 20-character room name for a socket id and broadcasts to it on the
+ * channel every node subscribes, so a name that would be 20 long gets a
+ * trailing separator (and keeps its own sharded channel).
  */
 const SEP = '\u001f';
 const CHANNEL = `c${SEP}`;
 const ROOM = `r${SEP}`;
+const SOCKET_ID_LENGTH = 20;
 
 export type Topic = { kind: 'channel'; channel: string; roomId: null } | { kind: 'room'; channel: string; roomId: string };
 
+function unlikeSocketId(name: string): string {
+  return name.length === SOCKET_ID_LENGTH ? name + SEP : name;
+}
+
+function withoutPadding(part: string): string {
+  return part.endsWith(SEP) ? part.slice(0, -1) : part;
+}
+
 export function channelTopic(channel: string): string {
-  return CHANNEL + channel;
+  return unlikeSocketId(CHANNEL + channel);
 }
 
 export function roomTopic(channel: string, roomId: string): string {
-  return ROOM + channel + SEP + roomId;
+  return unlikeSocketId(ROOM + channel + SEP + roomId);
 }
 
 /** Parses a topic; undefined for any other Socket.IO room (e.g. a socket id). */
 export function parseTopic(name: string): Topic | undefined {
-  if (name.startsWith(CHANNEL)) return { kind: 'channel', channel: name.slice(CHANNEL.length), roomId: null };
+  if (name.startsWith(CHANNEL)) return { kind: 'channel', channel: withoutPadding(name.slice(CHANNEL.length)), roomId: null };
   if (name.startsWith(ROOM)) {
     const at = name.indexOf(SEP, ROOM.length);
     if (at === -1) return undefined;
-    return { kind: 'room', channel: name.slice(ROOM.length, at), roomId: name.slice(at + 1) };
+    return { kind: 'room', channel: name.slice(ROOM.length, at), roomId: withoutPadding(name.slice(at + 1)) };
   }
   return undefined;
 }

@@ -405,6 +405,24 @@ describe('Redis topology: exactly one of REDIS_URL, REDIS_SENTINELS (+ REDIS_SEN
     ).toMatchObject({ kind: 'sentinel', sentinelAuth: { username: 'watch', password: 'sp' }, password: undefined });
   });
 
+  it('REDIS_CLUSTER_NODES: seed nodes, credentials and TLS, and the sharded adapter by default', () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: 'c1:7000, c2 ,[::1]:7002', REDIS_PASSWORD: 'pw', REDIS_TLS: 'true' });
+    expect(config.redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'c1', port: 7000 },
+        { host: 'c2', port: 6379 },
+        { host: '::1', port: 7002 },
+      ],
+      username: undefined,
+      password: 'pw',
+      tls: true,
+    });
+    expect(config.adapterMode).toBe('sharded');
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'c1:7000', ADAPTER_MODE: 'sharded' }).adapterMode).toBe('sharded');
+    expect(loadConfig({ REDIS_URL: 'redis://a:1' }).adapterMode).toBe('classic');
+  });
+
   it.each([
     [
       { REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 's:1', REDIS_SENTINEL_MASTER: 'm' },
@@ -418,7 +436,9 @@ describe('Redis topology: exactly one of REDIS_URL, REDIS_SENTINELS (+ REDIS_SEN
     [{ REDIS_PASSWORD: 'hunter2' }, 'REDIS_PASSWORD set, but no Redis is'],
     [{ REDIS_SENTINELS: 's:1', REDIS_SENTINEL_MASTER: 'm', REDIS_TLS: 'maybe' }, 'REDIS_TLS must be true or false'],
     [{ REDIS_URL: 'redis://a:1', REDIS_SENTINEL_PASSWORD: 'hunter2' }, 'REDIS_SENTINEL_PASSWORD set without REDIS_SENTINELS'],
-    [{ REDIS_CLUSTER_NODES: 'c1:7000,c2:7001' }, 'REDIS_CLUSTER_NODES: Redis Cluster mode is not available in this version yet'],
+    [{ REDIS_CLUSTER_NODES: 'c1:7000,c2:7001', ADAPTER_MODE: 'classic' }, 'ADAPTER_MODE=classic with REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'c1:7000,nope:x' }, 'REDIS_CLUSTER_NODES entries must be host:port'],
+    [{ REDIS_CLUSTER_NODES: 'c1:7000', REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS'],
   ] as [Record<string, string>, string][])('refuses %j, naming the variables and never a password', (env, message) => {
     const err = configError(env);
     expect(err.message).toContain(message);

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { createClusterClient } from './cluster-client.js';
 import { describeTopology, type RedisTopology } from './topology.js';
 
 /** The part of a pino logger this package uses. */
@@ -29,10 +30,14 @@ export interface RedisConnectionEvents {
  * - `subscriber`: adapter and presence subscriptions; ioredis resubscribes
  *   after every reconnect.
  */
+/** A standalone or Sentinel-managed connection, or a Redis Cluster client (one connection per master). */
+export type RedisClient = Redis | Cluster;
+
 export interface RedisConnections {
-  commands: Redis;
-  publisher: Redis;
-  subscriber: Redis;
+  commands: RedisClient;
+  publisher: RedisClient;
+  /** In cluster mode, one subscriber connection per master for sharded subscriptions. */
+  subscriber: RedisClient;
   close(): Promise<void>;
 }
 
@@ -69,7 +74,14 @@ function isAuthRefusal(err: Error): boolean {
   );
 }
 
-function waitReady(client: Redis, timeoutMs: number, redactedUrl: string, settings: RedisConnectionOptions['settings']): Promise<void> {
+/** The error, or for a Cluster client that could not load its slot map, the node's own error behind it. */
+function isAuthRefusalOrCause(err: Error): Error | undefined {
+  if (isAuthRefusal(err)) return err;
+  const cause = (err as { lastNodeError?: unknown }).lastNodeError;
+  return cause instanceof Error && isAuthRefusal(cause) ? cause : undefined;
+}
+
+function waitReady(client: RedisClient, timeoutMs: number, redactedUrl: string, settings: RedisConnectionOptions['settings']): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const done = (): void => {
@@ -91,10 +103,11 @@ function waitReady(client: Redis, timeoutMs: number, redactedUrl: string, settin
       resolve();
     };
     const onError = (err: Error): void => {
-      if (!isAuthRefusal(err)) return; // unreachable: keep retrying until the timeout
+      const refusal = isAuthRefusalOrCause(err);
+      if (refusal === undefined) return; // unreachable: keep retrying until the timeout
       done();
       // Only the reply's first word: ioredis attaches the AUTH command (and its arguments, the password) to the error.
-      const reply = /^\S+/.exec(err.message)?.[0] ?? 'refused';
+      const reply = /^\S+/.exec(refusal.message)?.[0] ?? 'refused';
       reject(new RedisAuthError(`Redis at ${redactedUrl} refused the credentials (${reply}): check ${settings.credentials}`));
     };
     client.once('ready', onReady);
@@ -102,8 +115,8 @@ function waitReady(client: Redis, timeoutMs: number, redactedUrl: string, settin
   });
 }
 
-/** One ioredis client for the topology, with `options` on top. */
-function createClient(topology: RedisTopology, options: RedisOptions): Redis {
+/** One ioredis client for the topology, with `options` on top (`subscriber`: the one that subscribes). */
+function createClient(topology: RedisTopology, options: RedisOptions, subscriber: boolean): RedisClient {
   switch (topology.kind) {
     case 'standalone':
       return new Redis(topology.url, options);
@@ -129,9 +142,19 @@ function createClient(topology: RedisTopology, options: RedisOptions): Redis {
         failoverDetector: false,
         reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
       });
-    case 'cluster':
-      // Refused at configuration time until cluster mode lands (presence keys must shard first).
-      throw new Error('Redis Cluster mode is not available in this version');
+    case 'cluster': {
+      const { enableOfflineQueue, enableAutoPipelining, ...perNode } = options;
+      return createClusterClient({
+        nodes: topology.nodes,
+        auth: topology,
+        redisOptions: perNode,
+        clusterOptions: {
+          ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+          ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+        },
+        shardedSubscribers: subscriber,
+      });
+    }
   }
 }
 
@@ -153,9 +176,9 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     enableAutoPipelining: true,
   };
   const clients = {
-    commands: createClient(topology, { ...failFast, connectionName: `${nodeId}:commands` }),
-    publisher: createClient(topology, { ...failFast, connectionName: `${nodeId}:publisher` }),
-    subscriber: createClient(topology, { ...base, connectionName: `${nodeId}:subscriber` }),
+    commands: createClient(topology, { ...failFast, connectionName: `${nodeId}:commands` }, false),
+    publisher: createClient(topology, { ...failFast, connectionName: `${nodeId}:publisher` }, false),
+    subscriber: createClient(topology, { ...base, connectionName: `${nodeId}:subscriber` }, true),
   };
   /** Set by close(): from then on an ended connection stays ended. */
   let closing = false;

@@ -1,3 +1,4 @@
 export * from './connect.js';
 export * from './redis-url.js';
 export * from './topology.js';
+export * from './cluster-client.js';
