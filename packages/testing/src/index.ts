@@ -7,3 +7,4 @@ export * from './teardown.js';
 export * from './test-redis.js';
 export * from './raw-engine-io.js';
 export * from './redis-sentinel-set.js';
+export * from './redis-cluster.js';
