@@ -8,3 +8,4 @@ export * from './test-redis.js';
 export * from './raw-engine-io.js';
 export * from './redis-sentinel-set.js';
 export * from './key-slot.js';
+export * from './redis-cluster.js';
