@@ -10,6 +10,7 @@ import {
   record,
   registerTeardown,
   startCluster,
+  startRedisCluster,
   startRedisSentinelSet,
   startTestRedis,
   uniqueKeyPrefix,
@@ -32,12 +33,17 @@ const topologies = {
     const set = await startRedisSentinelSet();
     return { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: set.masterName };
   },
+  cluster: async (): Promise<Record<string, string>> => {
+    const redis = await startRedisCluster();
+    return { REDIS_CLUSTER_NODES: redis.seeds.map((s) => `${s.host}:${s.port}`).join(',') };
+  },
 };
 
 describe.each([
   ['standalone', 'classic'],
   ['standalone', 'sharded'],
   ['sentinel', 'classic'],
+  ['cluster', 'sharded'],
 ] as const)('%s Redis, ADAPTER_MODE=%s', (topology, adapterMode) => {
   let nodes: ServerProcess[];
   let urls: string[];

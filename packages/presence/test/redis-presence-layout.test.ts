@@ -170,8 +170,17 @@ describe('RedisPresenceStore key layout and traffic', () => {
       `reaped ${total} memberships in ${Math.round(reapMs)} ms (incl. the ${nodeTtlMs} ms TTL and stall guard) with ${log.length} Redis calls: ` +
         `p99.9 ${(p999 / 1000).toFixed(3)} ms, longest ${(longest[2] / 1000).toFixed(3)} ms (${longest[3][0]} ${longest[3][3] ?? ''})\n`,
     );
-    // Redis's own execution time per call (a preempted process shows as a longer one, hence the margin on the maximum).
-    expect(p999 / 1000).toBeLessThan(3);
-    expect(longest[2] / 1000).toBeLessThan(25);
+    // The bound is structural: no call carries more than one chunk of entries (SLOWLOG shows the first
+    // 31 arguments, then "... (N more arguments)"). Times are Redis's own, printed: on a loaded machine a
+    // preempted Redis shows a longer call, so they are held only far below the one-call reap's seconds.
+    const argumentsOf = (entry: [number, number, number, string[]]): number => {
+      const more = /^\.\.\. \((\d+) more arguments\)$/.exec(entry[3].at(-1) ?? '');
+      return more === null ? entry[3].length : entry[3].length - 1 + Number(more[1]);
+    };
+    const widest = Math.max(...log.map(argumentsOf));
+    process.stdout.write(`widest call: ${widest} arguments\n`);
+    // 500 entries per chunk, 2 arguments each; HSCAN's COUNT is a hint (it returns whole buckets): at most twice that.
+    expect(widest).toBeLessThanOrEqual(2 * 2 * 500 + 10);
+    expect(longest[2] / 1000).toBeLessThan(250);
   }, 90_000);
 });

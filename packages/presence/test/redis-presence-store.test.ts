@@ -1,15 +1,17 @@
 import { beforeAll, describe, onTestFinished } from 'vitest';
-import { Redis } from 'ioredis';
-import { registerTeardown, startRedisSentinelSet, startTestRedis, uniqueKeyPrefix } from '@realtime/testing';
+import { Cluster, Redis } from 'ioredis';
+import { registerTeardown, startRedisCluster, startRedisSentinelSet, startTestRedis, uniqueKeyPrefix } from '@realtime/testing';
 import { RedisPresenceStore, type PresenceStore } from '../src/index.js';
 import { describePresenceStore } from './describe-presence-store.js';
 
 /**
- * The contract suite on every Redis topology the product supports (Redis
- * Cluster joins when presence keys shard): standalone, and a Sentinel set
- * (the store talks to the master the sentinels name).
+ * The contract suite on every Redis topology the product supports:
+ * standalone, a Sentinel set (the store talks to the master the sentinels
+ * name), and a Redis Cluster of 3 masters + 3 replicas (Cluster clients;
+ * the subscriber with one sharded subscriber per master, as the server's).
  */
-const topologies: Record<string, () => Promise<() => Redis>> = {
+type Client = Redis | Cluster;
+const topologies: Record<string, () => Promise<(role: 'commands' | 'subscriber') => Client>> = {
   standalone: async () => {
     const redis = await startTestRedis();
     registerTeardown(() => redis.stop());
@@ -19,16 +21,21 @@ const topologies: Record<string, () => Promise<() => Redis>> = {
     const set = await startRedisSentinelSet();
     return () => new Redis({ sentinels: [...set.sentinels], name: set.masterName, lazyConnect: true, maxRetriesPerRequest: 1 });
   },
+  cluster: async () => {
+    const redis = await startRedisCluster();
+    return (role) =>
+      new Cluster([...redis.seeds], { lazyConnect: true, shardedSubscribers: role === 'subscriber', redisOptions: { maxRetriesPerRequest: 1 } });
+  },
 };
 
 describe.each(Object.keys(topologies))('on %s Redis', (topology) => {
-  let newClient: () => Redis;
+  let newClient: (role: 'commands' | 'subscriber') => Client;
   beforeAll(async () => {
     newClient = await topologies[topology]!();
   });
 
-  function connect(): Redis {
-    const client = newClient();
+  function connect(role: 'commands' | 'subscriber' = 'commands'): Client {
+    const client = newClient(role);
     onTestFinished(() => {
       client.disconnect();
     });
@@ -42,7 +49,7 @@ describe.each(Object.keys(topologies))('on %s Redis', (topology) => {
     return {
       async store(nodeId, options): Promise<PresenceStore> {
         const client = connect();
-        const subscriber = connect();
+        const subscriber = connect('subscriber');
         await Promise.all([client.connect(), subscriber.connect()]);
         const store = new RedisPresenceStore({ redis: client, subscriber, nodeId, keyPrefix, ...options });
         onTestFinished(() => store.close());
@@ -51,13 +58,17 @@ describe.each(Object.keys(topologies))('on %s Redis', (topology) => {
         return store;
       },
       async wipe() {
-        // Only this suite's keys: the Redis may be shared.
-        let cursor = '0';
-        do {
-          const [next, keys] = await admin.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await admin.del(...keys);
-        } while (cursor !== '0');
+        // Only this suite's keys (the Redis may be shared), on every master.
+        const servers = admin instanceof Cluster ? admin.nodes('master') : [admin];
+        for (const server of servers) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await server.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
+            cursor = next;
+            // One by one: in a cluster, one DEL may only name keys of one slot.
+            for (const key of keys) await server.del(key);
+          } while (cursor !== '0');
+        }
       },
     };
   });
