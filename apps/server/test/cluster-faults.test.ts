@@ -9,6 +9,7 @@ import {
   registerTeardown,
   startCluster,
   startRedisProcess,
+  startRedisCluster,
   startRedisSentinelSet,
   startServerProcess,
   uniqueKeyPrefix,
@@ -31,6 +32,15 @@ async function sentinelCluster(): Promise<ServerProcess[]> {
   return startCluster(3, {
     keyPrefix: uniqueKeyPrefix('faults'),
     env: { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: set.masterName },
+  });
+}
+
+/** Three nodes on a Redis Cluster of 3 masters + 3 replicas (torn down with the test). */
+async function redisClusterNodes(): Promise<ServerProcess[]> {
+  const redis = await startRedisCluster();
+  return startCluster(3, {
+    keyPrefix: uniqueKeyPrefix('faults'),
+    env: { REDIS_CLUSTER_NODES: redis.seeds.map((s) => `${s.host}:${s.port}`).join(',') },
   });
 }
 
@@ -123,10 +133,11 @@ describe('liveness tells a stall of Redis from a death', () => {
 });
 
 describe('cluster faults', () => {
-  it.each(['standalone', 'sentinel'] as const)(
+  it.each(['standalone', 'sentinel', 'cluster'] as const)(
     '%s Redis: a node killed with SIGKILL: survivors get leave-* for its members and exact counts within 10 s',
     async (topology) => {
-      const nodes = topology === 'standalone' ? (await cluster()).nodes : await sentinelCluster();
+      const nodes =
+        topology === 'standalone' ? (await cluster()).nodes : topology === 'sentinel' ? await sentinelCluster() : await redisClusterNodes();
       const [, , dying] = nodes as [ServerProcess, ServerProcess, ServerProcess];
       const [on1, on2, on3] = await populate(nodes);
       const survivors = [...on1!, ...on2!];
