@@ -1,7 +1,8 @@
 import { createServer as createHttpServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { clusterAdapter } from './cluster-adapter.js';
+import { adapterChannelPrefix, clusterAdapter } from './cluster-adapter.js';
+import { ALWAYS_SUBSCRIBED, roomSubscriptions } from './room-subscriptions.js';
 import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from '@realtime/presence';
 import type { Config } from './config.js';
 import { registerHealthRoutes, registerMetricsRoute } from './http-routes.js';
@@ -164,7 +165,11 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     identityOf: (socketId) => io.of('/').sockets.get(socketId)?.data.identity ?? {},
   });
   presenceRef = presence;
-  registerSocketHandlers({ io, presence, config, metrics, logger });
+  const rooms =
+    redis !== undefined && config.adapterMode === 'sharded'
+      ? roomSubscriptions(io, redis.subscriber, adapterChannelPrefix(config))
+      : ALWAYS_SUBSCRIBED;
+  registerSocketHandlers({ io, presence, rooms, config, metrics, logger });
   await presence.start();
 
   if (redis !== undefined && redisStore !== undefined) {

@@ -16,6 +16,7 @@ import type { Config } from './config.js';
 import { stampEnvelope } from './envelopes.js';
 import type { Metrics } from './metrics.js';
 import type { NodePresence } from './node-presence.js';
+import type { RoomSubscriptions } from './room-subscriptions.js';
 import { allowOneSocketPerConnection } from './one-socket-per-connection.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { RealtimeServer, RealtimeSocket } from './socket-types.js';
@@ -31,6 +32,8 @@ const ROOM_MESSAGE: EnvelopeRequirements = { roomId: true, message: true };
 export interface SocketHandlerDeps {
   io: RealtimeServer;
   presence: NodePresence;
+  /** When a joined topic's cross-node traffic reaches this node (sharded mode waits for Redis). */
+  rooms: RoomSubscriptions;
   config: Config;
   metrics: Metrics;
   logger: Logger;
@@ -42,7 +45,7 @@ export interface SocketHandlerDeps {
  * ack; refusals are never relayed; nothing a client sends can throw out of
  * here or reject unhandled.
  */
-export function registerSocketHandlers({ io, presence, config, metrics, logger }: SocketHandlerDeps): void {
+export function registerSocketHandlers({ io, presence, rooms, config, metrics, logger }: SocketHandlerDeps): void {
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
   const channelMessages = metrics.messagesIn.labels('channel');
   const roomMessages = metrics.messagesIn.labels('room');
@@ -106,7 +109,8 @@ export function registerSocketHandlers({ io, presence, config, metrics, logger }
     // Both adapters in use (in-memory base and Redis) join synchronously.
     void socket.join(topic);
     metrics.joins.inc({ kind: room ? 'room' : 'channel' });
-    const onlineUsers = await presence.join(socket.id, topic, envelope);
+    // Acknowledged once other nodes' messages reach this member too (see room-subscriptions.ts).
+    const [onlineUsers] = await Promise.all([presence.join(socket.id, topic, envelope), rooms.ready(topic)]);
     handling.join.observe(since(startedAt));
     ack?.(countAck(onlineUsers));
   }

@@ -1,10 +1,13 @@
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectClient, emitWithAck, nextEvent, registerTeardown, startTestRedis, uniqueKeyPrefix } from '@realtime/testing';
+import { Redis } from 'ioredis';
 import { startTestNode } from './support/start-test-node.js';
+import { shardedRoomChannel } from '../src/room-subscriptions.js';
+import { channelTopic } from '../src/topics.js';
 
 /**
- * Pins the one hook into a library's internals that is left:
+ * Pins the hooks into libraries' internals that are left. First,
  * `metrics-collector.ts` wraps the in-memory Adapter's `_encode` and
  * `apply` (socket.io-adapter) to count deliveries per kind without a cost
  * per recipient. Every adapter in use must still broadcast through them
@@ -49,5 +52,18 @@ describe.each([
     // The mechanism: the broadcast went through both hooks, once each (a presence event may add its own pair).
     expect(encode.mock.calls.filter((c) => (c[0] as { data?: unknown[] }).data?.[0] === 'pinned')).toHaveLength(1);
     expect(apply.mock.calls.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('the sharded adapter’s room channel (room-subscriptions.ts computes it to confirm a join’s subscription)', () => {
+  it('is <prefix>socket.io#/#<topic>#: after a join, Redis lists exactly that shard channel', async () => {
+    const keyPrefix = uniqueKeyPrefix('hooks');
+    const { url } = await startTestNode({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: keyPrefix, ADAPTER_MODE: 'sharded' });
+    const client = await connectClient(url);
+    await emitWithAck(client, 'join-channel', { data: { roomChannel: 'pinned-channel' } });
+    const admin = new Redis(redisUrl);
+    registerTeardown(() => admin.disconnect());
+    const channels = (await admin.call('PUBSUB', 'SHARDCHANNELS', `${keyPrefix}socket.io*`)) as string[];
+    expect(channels).toContain(shardedRoomChannel(`${keyPrefix}socket.io`, channelTopic('pinned-channel')));
   });
 });

@@ -6,6 +6,7 @@ import {
   nextEvent,
   registerTeardown,
   startCluster,
+  startRedisCluster,
   startRedisProcess,
   startTestRedis,
   uniqueKeyPrefix,
@@ -28,14 +29,26 @@ async function brokerReceived(node: ServerProcess, kind: string): Promise<number
   return Number(match[1]);
 }
 
-describe.each(['sharded', 'classic'] as const)('broker traffic, ADAPTER_MODE=%s', (adapterMode) => {
+/** Where the nodes' Redis is. */
+async function redisEnv(topology: 'standalone' | 'cluster'): Promise<Record<string, string>> {
+  if (topology === 'cluster') {
+    const cluster = await startRedisCluster();
+    return { REDIS_CLUSTER_NODES: cluster.seeds.map((s) => `${s.host}:${s.port}`).join(',') };
+  }
+  const redis = await startTestRedis();
+  registerTeardown(() => redis.stop());
+  return { REDIS_URL: redis.url };
+}
+
+describe.each([
+  ['standalone', 'sharded'],
+  ['standalone', 'classic'],
+  ['cluster', 'sharded'],
+] as const)('broker traffic, %s Redis, ADAPTER_MODE=%s', (topology, adapterMode) => {
   it('1,000 messages in 50 channels whose members are all on node 1', async () => {
-    const redis = await startTestRedis();
-    registerTeardown(() => redis.stop());
     const nodes = await startCluster(3, {
-      redisUrl: redis.url,
       keyPrefix: uniqueKeyPrefix('broker'),
-      env: { ADAPTER_MODE: adapterMode, RATE_LIMIT_EVENTS_PER_SECOND: '0' },
+      env: { ...(await redisEnv(topology)), ADAPTER_MODE: adapterMode, RATE_LIMIT_EVENTS_PER_SECOND: '0' },
     });
     const [a, b] = await Promise.all([connectClient(nodes[0]!.url), connectClient(nodes[0]!.url)]);
     // 18-character ids: their topics would be 20 characters long, the length the sharded adapter takes for a socket id.
@@ -59,7 +72,7 @@ describe.each(['sharded', 'classic'] as const)('broker traffic, ADAPTER_MODE=%s'
     const received = after.map((value, i) => value - before[i]!);
     const presence = (await Promise.all(nodes.map((n) => brokerReceived(n, 'presence')))).map((value, i) => value - presenceBefore[i]!);
     process.stdout.write(
-      `broker messages received per node (${adapterMode}): broadcasts ${received.join(' / ')}, count announcements ${presence.join(' / ')}\n`,
+      `broker messages received per node (${topology}, ${adapterMode}): broadcasts ${received.join(' / ')}, count announcements ${presence.join(' / ')}\n`,
     );
     // 100 joins: node 1 hears its own topics' counts; the others subscribe no count channel of those topics, in either mode.
     expect(presence[0]).toBeGreaterThanOrEqual(100);

@@ -8,6 +8,7 @@ import {
   record,
   registerTeardown,
   startCluster,
+  startRedisCluster,
   startTestRedis,
   uniqueKeyPrefix,
   type ServerProcess,
@@ -53,12 +54,21 @@ async function countsSettleAt(seen: OnlineUsersEnvelope[][], expected: number, r
 }
 
 describe.each([
-  ['the guide’s transports (websocket, polling)', ['websocket', 'polling']],
-  ['polling only', ['polling']],
-] as [string, Transport[]][])('the guide’s flows, without ack callbacks, on three nodes: %s', (_name, transports) => {
+  ['the guide’s transports (websocket, polling), standalone Redis', ['websocket', 'polling'], 'standalone'],
+  ['polling only, standalone Redis', ['polling'], 'standalone'],
+  ['the guide’s transports (websocket, polling), Redis Cluster', ['websocket', 'polling'], 'cluster'],
+] as [string, Transport[], 'standalone' | 'cluster'][])('the guide’s flows, without ack callbacks, on three nodes: %s', (_name, transports, topology) => {
   let nodes: ServerProcess[];
 
   beforeAll(async () => {
+    if (topology === 'cluster') {
+      const redis = await startRedisCluster();
+      nodes = await startCluster(3, {
+        keyPrefix: uniqueKeyPrefix('guide'),
+        env: { REDIS_CLUSTER_NODES: redis.seeds.map((s) => `${s.host}:${s.port}`).join(',') },
+      });
+      return;
+    }
     const redis = await startTestRedis();
     registerTeardown(() => redis.stop());
     nodes = await startCluster(3, { redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('guide') });

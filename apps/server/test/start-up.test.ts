@@ -8,6 +8,7 @@ import {
   guideEnvelope,
   registerTeardown,
   spawnProcess,
+  startRedisCluster,
   startRedisProcess,
   startRedisSentinelSet,
 } from '@realtime/testing';
@@ -216,6 +217,32 @@ describe('Sentinel credentials', () => {
 
     const refused = spawnNode({ REDIS_SENTINELS: sentinels, REDIS_SENTINEL_MASTER: set.masterName, REDIS_PASSWORD: wrong });
     expect(await refused.exited).toBe(2);
+    expect(refused.output()).toContain('refused the credentials (WRONGPASS): check REDIS_USERNAME and REDIS_PASSWORD');
+    for (const output of [good.output(), refused.output()]) {
+      expect(output).not.toContain(password);
+      expect(output).not.toContain(wrong);
+    }
+  });
+});
+
+describe('Redis Cluster credentials', () => {
+  it('a cluster with a password: REDIS_PASSWORD starts the node; a wrong one stops it with exit 2 within seconds; neither is printed', async () => {
+    const password = plantedPassword();
+    const wrong = plantedPassword();
+    const redis = await startRedisCluster({ password });
+    const seeds = redis.seeds.map((s) => `${s.host}:${s.port}`).join(',');
+    const good = spawnNode({ REDIS_CLUSTER_NODES: seeds, REDIS_PASSWORD: password });
+    await good.waitFor(/"event":"listening"/);
+    const client = await connectClient(`http://127.0.0.1:${portOf(good.output())}`);
+    expect(await emitWithAck(client, 'join-channel', { data: { roomChannel: 'cluster-auth' } })).toEqual({ ok: true, onlineUsers: 1 });
+    good.child.kill('SIGTERM');
+    expect(await good.exited).toBe(0);
+    expect(good.output()).toContain(`cluster member via Redis at Redis Cluster seeded by ${seeds} with a password`);
+
+    const startedAt = performance.now();
+    const refused = spawnNode({ REDIS_CLUSTER_NODES: seeds, REDIS_PASSWORD: wrong });
+    expect(await refused.exited).toBe(2);
+    expect(performance.now() - startedAt).toBeLessThan(5000);
     expect(refused.output()).toContain('refused the credentials (WRONGPASS): check REDIS_USERNAME and REDIS_PASSWORD');
     for (const output of [good.output(), refused.output()]) {
       expect(output).not.toContain(password);

@@ -51,6 +51,10 @@ export function createClusterClient(options: ClusterClientOptions): Cluster {
       ...(auth.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
       redisOptions: {
         ...options.redisOptions,
+        // The subscriber's connection to each master opens with the slot map, not on a first SSUBSCRIBE:
+        // a lazily opened one made a member's first subscription on that master take a new TCP (and TLS)
+        // handshake, and messages published to the room meanwhile were lost to this node.
+        ...(options.shardedSubscribers ? { lazyConnect: false } : {}),
         ...(auth.username === undefined ? {} : { username: auth.username }),
         ...(auth.password === undefined ? {} : { password: auth.password }),
         ...(auth.tls ? { tls: {} } : {}),
