@@ -21,6 +21,12 @@ export interface RedisSentinelSet {
   masterPort(): Promise<number>;
   /** SIGKILL of the current master; resolves once the sentinels have promoted another. */
   killMaster(): Promise<{ oldPort: number; newPort: number; promotedAfterMs: number }>;
+  /**
+   * SENTINEL FAILOVER (a planned switch: the replica is promoted, the old
+   * master demoted, and the sentinels close the clients of the demoted one);
+   * resolves once the new master answers as master.
+   */
+  failover(): Promise<{ oldPort: number; newPort: number; switchedAfterMs: number }>;
   stop(): Promise<void>;
 }
 
@@ -116,6 +122,30 @@ export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {
         return port !== undefined && port !== oldPort ? port : undefined;
       });
       return { oldPort, newPort, promotedAfterMs: performance.now() - killedAt };
+    },
+    async failover() {
+      const oldPort = await masterPort();
+      const startedAt = performance.now();
+      const sentinel = new Redis({ port: sentinels[0]!.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+      try {
+        await sentinel.call('SENTINEL', 'FAILOVER', MASTER_NAME);
+      } finally {
+        sentinel.disconnect();
+      }
+      const newPort = await until('no planned failover', 30_000, async () => {
+        const port = await sentinelMasterPort(sentinels[0]!.port);
+        if (port === undefined || port === oldPort) return undefined;
+        const server = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, lazyConnect: true, ...(options.password === undefined ? {} : { password: options.password }) });
+        try {
+          await server.connect();
+          return (await server.role())[0] === 'master' ? port : undefined;
+        } catch {
+          return undefined;
+        } finally {
+          server.disconnect();
+        }
+      });
+      return { oldPort, newPort, switchedAfterMs: performance.now() - startedAt };
     },
     stop,
   };
