@@ -115,6 +115,12 @@ export async function killMaster(ctx: ClusterContext, port: number): Promise<Kil
   // A replica that never completed a sync, or whose data is older than
   // cluster-replica-validity-factor allows, refuses to take over forever.
   await replicaCaughtUp(ctx, port, replica.port);
+  // Until the survivors flag it `fail` (~3 s), nothing else may answer on the
+  // dead node's freed bus port: a foreign cluster node there answers PINGs
+  // with another node id, the survivors mark the dead node `noaddr`, and a
+  // noaddr node is never failure-detected (it stays `disconnected`, its
+  // replica is never promoted). Returning only after the promotion keeps our
+  // own next start (freePort may hand out those ports) out of that window.
   const killedAt = performance.now();
   await proc.kill();
   ctx.admin.forget(port);
