@@ -98,6 +98,40 @@ export interface Config {
   adapterMode: 'classic' | 'sharded';
   /** SHUTDOWN_GRACE_MS: how long a drain may take before the process exits anyway. Default 10 000. */
   shutdownGraceMs: number;
+  /**
+   * API_KEYS: `name:secret,name2:secret2`, the keys of the HTTP API under
+   * /api/v1 (Authorization: Bearer <secret>). Empty = the API answers 403.
+   * Only names may be logged.
+   */
+  apiKeys: readonly ApiKey[];
+  /** API_MAX_BODY_BYTES: largest HTTP API request body. Default 8 MiB (a full batch of maximum-size messages). */
+  apiMaxBodyBytes: number;
+}
+
+/** One HTTP API key: `name` is logged and counted, `secret` never. */
+export interface ApiKey {
+  name: string;
+  secret: string;
+}
+
+/** API_KEYS, parsed. A secret is never quoted in a message. */
+function parseApiKeys(raw: string | undefined): ApiKey[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const keys: ApiKey[] = [];
+  for (const [i, entry] of raw.split(',').entries()) {
+    const at = entry.indexOf(':');
+    const name = at === -1 ? '' : entry.slice(0, at).trim();
+    const secret = at === -1 ? '' : entry.slice(at + 1);
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
+      throw new ConfigError(`API_KEYS entry ${i + 1} must be name:secret with a name of 1-64 letters, digits, '.', '_' or '-'`);
+    }
+    if (secret.length < 16) throw new ConfigError(`API_KEYS: the secret of "${name}" must be at least 16 characters`);
+    if (/[\s,]/.test(secret)) throw new ConfigError(`API_KEYS: the secret of "${name}" must not contain spaces or commas`);
+    if (keys.some((k) => k.name === name)) throw new ConfigError(`API_KEYS: the name "${name}" is used twice`);
+    if (keys.some((k) => k.secret === secret)) throw new ConfigError(`API_KEYS: "${name}" has the same secret as another key`);
+    keys.push({ name, secret });
+  }
+  return keys;
 }
 
 export class ConfigError extends Error {
@@ -281,5 +315,7 @@ export function loadConfig(env: Env = process.env): Config {
     presenceEventsMaxMembers: integer(env, 'PRESENCE_EVENTS_MAX_MEMBERS', 0, 0),
     adapterMode,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, MAX_TIMER_MS),
+    apiKeys: parseApiKeys(env.API_KEYS),
+    apiMaxBodyBytes: integer(env, 'API_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   };
 }

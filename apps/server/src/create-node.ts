@@ -15,6 +15,10 @@ import { connectRedis, type RedisConnections } from '@realtime/redis';
 import { registerSocketHandlers } from './socket-handlers.js';
 import { socketIoPlugin } from './socket-io-plugin.js';
 import { recoverSubscriptions } from './subscription-recovery.js';
+import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from '@realtime/protocol';
+import { registerApi } from './http-api/api-plugin.js';
+import { apiPublisher, type PublishItem, type PublishResult } from './http-api/api-publisher.js';
+import { memoryIdempotency, redisIdempotency } from './http-api/idempotency.js';
 import type { RealtimeServer } from './socket-types.js';
 
 export interface RealtimeNode {
@@ -79,6 +83,10 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   }
 
   const app = Fastify({
+    // Ids of up to 256 code points, URL-encoded (up to 12 characters each), fit in a path parameter.
+    routerOptions: { maxParamLength: 4096 },
+    // A request body is what it says: `message: 42` is refused, never turned into "42", and an unknown field is refused, not dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     // The cast picks Fastify's logger type for the instance (pino's Logger would leak into every route type).
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: logger as FastifyBaseLogger,
@@ -145,6 +153,17 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   });
   // Without METRICS_PORT, /metrics shares the public port; with it, only the metrics listener has it.
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
+  const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
+  let publishRef: ((keyName: string, item: PublishItem) => Promise<PublishResult>) | undefined = undefined;
+  await registerApi(app, {
+    keys: config.apiKeys,
+    maxBodyBytes: config.apiMaxBodyBytes,
+    limits,
+    // Routes are served only after start-up, when both exist.
+    publish: (keyName, item) => publishRef!(keyName, item),
+    count: (topic) => presenceRef!.count(topic),
+    metrics,
+  });
   await app.ready();
   // Subscribed after the adapter's own (p)subscribe, on the same connection:
   // once this resolves, cross-node messages and counts both reach this node.
@@ -170,6 +189,13 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       ? roomSubscriptions(io, redis.subscriber, adapterChannelPrefix(config))
       : ALWAYS_SUBSCRIBED;
   registerSocketHandlers({ io, presence, rooms, config, metrics, logger });
+  publishRef = apiPublisher({
+    io,
+    limits,
+    idempotency: redis === undefined ? memoryIdempotency() : redisIdempotency(redis.commands, config.redisKeyPrefix),
+    brokerAvailable: () => redis === undefined || redis.publisher.status === 'ready',
+    metrics,
+  });
   await presence.start();
 
   if (redis !== undefined && redisStore !== undefined) {

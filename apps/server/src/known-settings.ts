@@ -8,6 +8,8 @@
 /** Every setting `loadConfig` reads (README, "Configuration"). */
 export const KNOWN_SETTINGS = [
   'PORT',
+  'API_KEYS',
+  'API_MAX_BODY_BYTES',
   'HOST',
   'METRICS_PORT',
   'REDIS_URL',
@@ -58,6 +60,7 @@ export const SETTING_PREFIXES = [
   'PING_',
   'HTTP_',
   'METRICS_',
+  'API_',
 ] as const;
 
 /** Well-known variables of other programs that happen to share a prefix with ours. */

@@ -166,6 +166,12 @@ export function createMetrics() {
       help: 'Cross-node publishes dropped because Redis was unreachable',
       registers: [registry],
     }),
+    apiRequests: new Counter({
+      name: 'realtime_api_requests_total',
+      help: 'HTTP API requests, by API key name (none: no valid key), route and status',
+      labelNames: ['key', 'route', 'status'] as const,
+      registers: [registry],
+    }),
   };
 }
 

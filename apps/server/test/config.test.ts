@@ -84,6 +84,8 @@ describe('loadConfig', () => {
       presenceEventsMaxMembers: 0,
       adapterMode: 'classic',
       shutdownGraceMs: 10_000,
+      apiKeys: [],
+      apiMaxBodyBytes: 8 * 1024 * 1024,
     } satisfies Config);
   });
 
@@ -125,6 +127,8 @@ describe('loadConfig', () => {
       PRESENCE_EVENTS_MAX_MEMBERS: '500',
       ADAPTER_MODE: 'sharded',
       SHUTDOWN_GRACE_MS: '3000',
+      API_KEYS: 'backend:0123456789abcdef0123,ops:fedcba9876543210fedc',
+      API_MAX_BODY_BYTES: '65536',
     });
     expect(config).toEqual({
       port: 4000,
@@ -160,6 +164,11 @@ describe('loadConfig', () => {
       presenceEventsMaxMembers: 500,
       adapterMode: 'sharded',
       shutdownGraceMs: 3000,
+      apiKeys: [
+        { name: 'backend', secret: '0123456789abcdef0123' },
+        { name: 'ops', secret: 'fedcba9876543210fedc' },
+      ],
+      apiMaxBodyBytes: 65536,
     } satisfies Config);
   });
 
@@ -437,6 +446,10 @@ describe('Redis topology: exactly one of REDIS_URL, REDIS_SENTINELS (+ REDIS_SEN
     [{ REDIS_SENTINELS: 's:1', REDIS_SENTINEL_MASTER: 'm', REDIS_TLS: 'maybe' }, 'REDIS_TLS must be true or false'],
     [{ REDIS_URL: 'redis://a:1', REDIS_SENTINEL_PASSWORD: 'hunter2' }, 'REDIS_SENTINEL_PASSWORD set without REDIS_SENTINELS'],
     [{ REDIS_CLUSTER_NODES: 'c1:7000,c2:7001', ADAPTER_MODE: 'classic' }, 'ADAPTER_MODE=classic with REDIS_CLUSTER_NODES'],
+    [{ API_KEYS: 'backend' }, 'API_KEYS entry 1 must be name:secret'],
+    [{ API_KEYS: 'backend:hunter2' }, 'the secret of "backend" must be at least 16 characters'],
+    [{ API_KEYS: 'a:hunter2hunter2hunter2,a:hunter2hunter2hunter3' }, 'the name "a" is used twice'],
+    [{ API_KEYS: 'a:hunter2hunter2hunter2,b:hunter2hunter2hunter2' }, '"b" has the same secret as another key'],
     [{ REDIS_CLUSTER_NODES: 'c1:7000,nope:x' }, 'REDIS_CLUSTER_NODES entries must be host:port'],
     [{ REDIS_CLUSTER_NODES: 'c1:7000', REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS'],
   ] as [Record<string, string>, string][])('refuses %j, naming the variables and never a password', (env, message) => {

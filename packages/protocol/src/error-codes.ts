@@ -21,11 +21,34 @@ export const ErrorCode = {
   CONNECTION_LIMIT: 'CONNECTION_LIMIT',
   /** The server failed; the request may be retried. */
   INTERNAL: 'INTERNAL',
+  /** HTTP API: no valid `Authorization: Bearer <secret>`. */
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  /** Not allowed (the HTTP API is disabled: no API_KEYS). */
+  FORBIDDEN: 'FORBIDDEN',
+  /** HTTP API: no such route, or no such connection. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** The call needs Redis and Redis is unreachable: nothing was done; retry. */
+  UNAVAILABLE: 'UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
+
+/** What each code means over HTTP: its status, and whether the same request may succeed if retried. */
+export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, { httpStatus: number; retryable: boolean }>> = {
+  INVALID_PAYLOAD: { httpStatus: 400, retryable: false },
+  NOT_A_MEMBER: { httpStatus: 409, retryable: false },
+  PAYLOAD_TOO_LARGE: { httpStatus: 413, retryable: false },
+  LIMIT_EXCEEDED: { httpStatus: 409, retryable: false },
+  RATE_LIMITED: { httpStatus: 429, retryable: true },
+  CONNECTION_LIMIT: { httpStatus: 429, retryable: true },
+  INTERNAL: { httpStatus: 500, retryable: true },
+  UNAUTHORIZED: { httpStatus: 401, retryable: false },
+  FORBIDDEN: { httpStatus: 403, retryable: false },
+  NOT_FOUND: { httpStatus: 404, retryable: false },
+  UNAVAILABLE: { httpStatus: 503, retryable: true },
+};
 
 export interface ProtocolError {
   code: ErrorCode;

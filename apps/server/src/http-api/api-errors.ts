@@ -1,0 +1,31 @@
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { ERROR_CODE_INFO, ERROR_CODES, type ErrorCode } from '@realtime/protocol';
+
+/** The body of every HTTP API error: the protocol's registry, its HTTP status per code. */
+export const ApiErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.Union(ERROR_CODES.map((code) => Type.Literal(code))),
+      message: Type.String(),
+    }),
+  },
+  { description: 'An error: `code` from the protocol registry, `message` for humans' },
+);
+
+/** Sends `{ error: { code, message } }` with the code's HTTP status. */
+export function sendApiError(reply: FastifyReply, code: ErrorCode, message: string, headers: Record<string, string> = {}): FastifyReply {
+  return reply
+    .code(ERROR_CODE_INFO[code].httpStatus)
+    .headers(headers)
+    .send({ error: { code, message } });
+}
+
+/** The responses every authenticated route can give besides its own: for the OpenAPI document. */
+export function errorResponses(...codes: ErrorCode[]): Record<number, unknown> {
+  const responses: Record<number, unknown> = {};
+  for (const code of ['UNAUTHORIZED', 'FORBIDDEN', 'INTERNAL', ...codes] as ErrorCode[]) {
+    responses[ERROR_CODE_INFO[code].httpStatus] = ApiErrorBody;
+  }
+  return responses;
+}

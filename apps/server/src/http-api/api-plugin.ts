@@ -1,0 +1,211 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { ErrorCode, checkChannelId, checkId, type ValidationLimits } from '@realtime/protocol';
+import type { ApiKey } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import { channelTopic, roomTopic } from '../topics.js';
+import { apiKeyAuthenticator } from './api-key-auth.js';
+import { errorResponses, sendApiError } from './api-errors.js';
+import type { PublishItem, PublishResult } from './api-publisher.js';
+import {
+  BatchBody,
+  BatchResults,
+  ChannelParams,
+  CountResponse,
+  PublishBody,
+  PublishOk,
+  RoomParams,
+  type BatchBody as BatchBodyType,
+  type PublishBody as PublishBodyType,
+} from './api-schemas.js';
+import { parseBatchItem } from './batch-item.js';
+
+export interface ApiOptions {
+  keys: readonly ApiKey[];
+  maxBodyBytes: number;
+  limits: ValidationLimits;
+  publish(keyName: string, item: PublishItem): Promise<PublishResult>;
+  /** A topic's cluster-wide count; undefined when the store could not answer. */
+  count(topic: string): Promise<number | undefined>;
+  metrics: Metrics;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API key that authenticated this request (HTTP API routes only). */
+    apiKey?: ApiKey;
+  }
+}
+
+const OPENAPI_PATH = '/api/v1/openapi.json';
+const security = [{ bearer: [] }];
+
+/**
+ * The HTTP API under /api/v1 for backends: publish to channels and rooms
+ * (one at a time or in batches, idempotent), and read counts. Every route
+ * declares its schemas; the OpenAPI document at /api/v1/openapi.json and the
+ * page at /api/docs are generated from them and public. Everything else
+ * needs `Authorization: Bearer <secret>` of one of API_KEYS (401 without);
+ * with no keys configured it answers 403. Errors are `{ error: { code,
+ * message } }` with the protocol registry's code and HTTP status, Fastify's
+ * own (bad JSON, too large, unknown route) included.
+ */
+export async function registerApi(app: FastifyInstance, options: ApiOptions): Promise<void> {
+  const authenticate = apiKeyAuthenticator(options.keys);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'realtime-cluster HTTP API',
+        version: '1.0.0',
+        description: 'Publish to channels and rooms and read presence from a backend. Keys: API_KEYS (README).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  await app.register(
+    (api, _opts, done) => {
+      api.setErrorHandler((err: FastifyError, request, reply) => {
+        if (err.validation !== undefined) return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, `request ${err.message}`);
+        if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+          return sendApiError(reply, ErrorCode.PAYLOAD_TOO_LARGE, `the body is larger than API_MAX_BODY_BYTES (${options.maxBodyBytes})`);
+        }
+        if ((err.statusCode ?? 500) < 500) return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, err.message);
+        request.log.error({ err, route: request.routeOptions.url }, 'HTTP API request failed');
+        return sendApiError(reply, ErrorCode.INTERNAL, 'the server failed; the request may be retried');
+      });
+      api.setNotFoundHandler((request, reply) =>
+        sendApiError(reply, ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
+      );
+      api.addHook('onRequest', async (request, reply) => {
+        if (request.routeOptions.url === OPENAPI_PATH) return;
+        if (options.keys.length === 0) {
+          return sendApiError(reply, ErrorCode.FORBIDDEN, 'the HTTP API is disabled: set API_KEYS=name:secret (README, Configuration) to enable it');
+        }
+        const key = authenticate(request.headers.authorization);
+        if (key === undefined) return sendApiError(reply, ErrorCode.UNAUTHORIZED, 'send Authorization: Bearer <secret> of one of API_KEYS');
+        request.apiKey = key;
+      });
+      api.addHook('onResponse', async (request, reply) => {
+        const route = request.routeOptions.url ?? 'unknown';
+        options.metrics.apiRequests.inc({ key: request.apiKey?.name ?? 'none', route, status: String(reply.statusCode) });
+        if (request.apiKey !== undefined) {
+          request.log.debug({ apiKey: request.apiKey.name, route, status: reply.statusCode }, 'HTTP API request');
+        }
+      });
+
+      api.get('/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+      const publishOne = async (request: FastifyRequest, reply: FastifyReply, item: PublishItem): Promise<unknown> => {
+        const result = await options.publish(request.apiKey!.name, item);
+        if (!result.ok) return sendApiError(reply, result.error.code, result.error.message);
+        return result;
+      };
+
+      api.post<{ Params: { channel: string }; Body: PublishBodyType }>(
+        '/v1/channels/:channel/messages',
+        {
+          bodyLimit: options.maxBodyBytes,
+          schema: {
+            summary: 'Publish to a channel',
+            description: 'Every member of the channel, on every node, receives the channel event as if a member had sent it.',
+            security,
+            params: ChannelParams,
+            body: PublishBody,
+            response: { 200: PublishOk, ...errorResponses('INVALID_PAYLOAD', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'UNAVAILABLE') },
+          },
+        },
+        (request, reply) => publishOne(request, reply, { channel: request.params.channel, ...request.body }),
+      );
+
+      api.post<{ Params: { channel: string; roomId: string }; Body: PublishBodyType }>(
+        '/v1/channels/:channel/rooms/:roomId/messages',
+        {
+          bodyLimit: options.maxBodyBytes,
+          schema: {
+            summary: 'Publish to a room (notify-room)',
+            security,
+            params: RoomParams,
+            body: PublishBody,
+            response: { 200: PublishOk, ...errorResponses('INVALID_PAYLOAD', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'UNAVAILABLE') },
+          },
+        },
+        (request, reply) => publishOne(request, reply, { channel: request.params.channel, roomId: request.params.roomId, ...request.body }),
+      );
+
+      api.post<{ Body: BatchBodyType }>(
+        '/v1/publish',
+        {
+          bodyLimit: options.maxBodyBytes,
+          schema: {
+            summary: 'Publish up to 100 messages, in order',
+            description: 'Each item is a BatchItem; each gets its own result, and an invalid item fails alone.',
+            security,
+            body: BatchBody,
+            response: { 200: BatchResults, ...errorResponses('INVALID_PAYLOAD', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND') },
+          },
+        },
+        async (request) => {
+          const results: PublishResult[] = [];
+          for (const raw of request.body.items) {
+            const item = parseBatchItem(raw);
+            results.push(
+              typeof item === 'string'
+                ? { ok: false, error: { code: ErrorCode.INVALID_PAYLOAD, message: item } }
+                : await options.publish(request.apiKey!.name, item),
+            );
+          }
+          return { results };
+        },
+      );
+
+      const count = async (reply: FastifyReply, topic: string): Promise<unknown> => {
+        const onlineUsers = await options.count(topic);
+        if (onlineUsers === undefined) return sendApiError(reply, ErrorCode.UNAVAILABLE, 'Redis is unreachable: retry later');
+        return { onlineUsers };
+      };
+      const idProblem = (channel: string, roomId?: string): string | undefined =>
+        checkChannelId('channel', channel, options.limits.maxIdLength) ??
+        (roomId === undefined ? undefined : checkId('roomId', roomId, options.limits.maxIdLength));
+
+      api.get<{ Params: { channel: string } }>(
+        '/v1/channels/:channel',
+        {
+          schema: {
+            summary: "A channel's online count",
+            security,
+            params: ChannelParams,
+            response: { 200: CountResponse, ...errorResponses('INVALID_PAYLOAD', 'NOT_FOUND', 'UNAVAILABLE') },
+          },
+        },
+        async (request, reply) => {
+          const problem = idProblem(request.params.channel);
+          if (problem !== undefined) return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, problem);
+          return count(reply, channelTopic(request.params.channel));
+        },
+      );
+
+      api.get<{ Params: { channel: string; roomId: string } }>(
+        '/v1/channels/:channel/rooms/:roomId',
+        {
+          schema: {
+            summary: "A room's online count",
+            security,
+            params: RoomParams,
+            response: { 200: CountResponse, ...errorResponses('INVALID_PAYLOAD', 'NOT_FOUND', 'UNAVAILABLE') },
+          },
+        },
+        async (request, reply) => {
+          const problem = idProblem(request.params.channel, request.params.roomId);
+          if (problem !== undefined) return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, problem);
+          return count(reply, roomTopic(request.params.channel, request.params.roomId));
+        },
+      );
+      done();
+    },
+    { prefix: '/api' },
+  );
+}

@@ -1,0 +1,61 @@
+import { Type, type Static } from 'typebox';
+
+/** Generous: the protocol's own id rules (1-256 code points) are checked after, with its messages. */
+const Id = (description: string) => Type.String({ minLength: 1, maxLength: 4096, description });
+
+export const ChannelParams = Type.Object({ channel: Id('channel id (URL-encoded)') });
+export const RoomParams = Type.Object({ channel: Id('channel id (URL-encoded)'), roomId: Id('room id (URL-encoded)') });
+
+const Source = Type.Record(Type.String(), Type.String(), {
+  description: 'as a member sends it; clientId and platform are set by the server',
+});
+const IdempotencyKey = Type.String({
+  description: 'a retry with the same key (from the same API key) within 5 minutes is not delivered again',
+});
+
+export const PublishBody = Type.Object(
+  { message: Type.String(), source: Type.Optional(Source), idempotencyKey: Type.Optional(IdempotencyKey) },
+  { additionalProperties: false },
+);
+export type PublishBody = Static<typeof PublishBody>;
+
+export const PublishOk = Type.Object({
+  ok: Type.Literal(true),
+  duplicate: Type.Boolean({ description: 'true: an earlier call with this idempotencyKey delivered it; nothing was sent now' }),
+});
+
+export const BatchItem = Type.Object(
+  {
+    channel: Type.String(),
+    roomId: Type.Optional(Type.String({ description: 'with a roomId the message goes to that room, without to the channel' })),
+    message: Type.String(),
+    source: Type.Optional(Source),
+    idempotencyKey: Type.Optional(IdempotencyKey),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchBody = Type.Object(
+  {
+    items: Type.Array(Type.Unknown({ description: 'a BatchItem: { channel, roomId?, message, source?, idempotencyKey? }' }), {
+      minItems: 1,
+      maxItems: 100,
+      description: 'applied in order; an invalid item fails alone',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type BatchBody = Static<typeof BatchBody>;
+
+export const BatchResults = Type.Object({
+  results: Type.Array(
+    Type.Union([
+      PublishOk,
+      Type.Object({ ok: Type.Literal(false), error: Type.Object({ code: Type.String(), message: Type.String() }) }),
+    ]),
+  ),
+});
+
+export const CountResponse = Type.Object({
+  onlineUsers: Type.Integer({ minimum: 0, description: 'cluster-wide: what members are told once it settles' }),
+});

@@ -1,0 +1,281 @@
+import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
+import type { RelayedEnvelope } from '@realtime/protocol';
+import {
+  connectClient,
+  emitWithAck,
+  nextEvent,
+  record,
+  registerTeardown,
+  startCluster,
+  startRedisCluster,
+  startRedisProcess,
+  startServerProcess,
+  startTestRedis,
+  uniqueKeyPrefix,
+  type ServerProcess,
+} from '@realtime/testing';
+
+/**
+ * The HTTP API under /api/v1 against three real node processes: what a
+ * backend publishes through any node reaches members on every node, as if a
+ * member had sent it; errors come out in the registry's shape and status;
+ * and every answer is one the OpenAPI document declares.
+ */
+const SECRET = `sk-${randomBytes(12).toString('hex')}`;
+const API_KEYS = `backend:${SECRET},other:${`sk-${randomBytes(12).toString('hex')}`}`;
+
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[] }>>;
+}
+
+/** Every (route, method, status) the tests saw: each must be in the OpenAPI document. */
+const seen: { route: string; method: string; status: number }[] = [];
+
+async function call(
+  base: string,
+  method: 'GET' | 'POST',
+  route: string,
+  path: string,
+  body?: unknown,
+  secret: string | null = SECRET,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(secret === null ? {} : { authorization: `Bearer ${secret}` }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  seen.push({ route, method, status: response.status });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown>, headers: response.headers };
+}
+
+const channelPath = (channel: string): string => `/api/v1/channels/${encodeURIComponent(channel)}/messages`;
+
+describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s Redis', (topology) => {
+  let nodes: ServerProcess[];
+  beforeAll(async () => {
+    const env: Record<string, string> = { API_KEYS, LOG_LEVEL: 'debug' };
+    if (topology === 'cluster') {
+      const redis = await startRedisCluster();
+      env.REDIS_CLUSTER_NODES = redis.seeds.map((s) => `${s.host}:${s.port}`).join(',');
+    } else {
+      const redis = await startTestRedis();
+      registerTeardown(() => redis.stop());
+      env.REDIS_URL = redis.url;
+    }
+    nodes = await startCluster(3, { keyPrefix: uniqueKeyPrefix('api'), env });
+  });
+
+  it("a publish through node 1's API reaches the channel's members on nodes 2 and 3 as a member's message, stamped api:<key>", async () => {
+    const members = await Promise.all([connectClient(nodes[1]!.url), connectClient(nodes[2]!.url)]);
+    for (const m of members) await emitWithAck(m, 'join-channel', { data: { roomChannel: 'news' } });
+    const got = members.map((m) => nextEvent<RelayedEnvelope>(m, 'news'));
+    const answer = await call(nodes[0]!.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('news'), {
+      message: 'from the backend',
+      source: { appName: 'billing', clientId: 'forged', platform: 'forged' },
+    });
+    expect(answer).toMatchObject({ status: 200, body: { ok: true, duplicate: false } });
+    for (const envelope of await Promise.all(got)) {
+      expect(envelope).toMatchObject({
+        clientId: 'api:backend',
+        data: { roomChannel: 'news', roomId: null, message: 'from the backend' },
+        source: { clientId: 'api:backend', platform: 'server', appName: 'billing' },
+      });
+      expect(typeof envelope.serverTime).toBe('string');
+    }
+  });
+
+  it('a room publish reaches that room only; counts agree with what members are told; 256-character ids fit a path', async () => {
+    const longChannel = 'é'.repeat(256);
+    const [inRoom, inChannel] = await Promise.all([connectClient(nodes[1]!.url), connectClient(nodes[2]!.url)]);
+    await emitWithAck(inRoom, 'join-room', { data: { roomChannel: longChannel, roomId: 'r1' } });
+    await emitWithAck(inChannel, 'join-channel', { data: { roomChannel: longChannel } });
+    const channelTraffic = record<RelayedEnvelope>(inChannel, 'notify-room');
+    const roomGot = nextEvent<RelayedEnvelope>(inRoom, 'notify-room');
+    const path = `/api/v1/channels/${encodeURIComponent(longChannel)}/rooms/r1/messages`;
+    const answer = await call(nodes[0]!.url, 'POST', '/api/v1/channels/{channel}/rooms/{roomId}/messages', path, { message: 'room only' });
+    expect(answer.status).toBe(200);
+    expect(await roomGot).toMatchObject({ clientId: 'api:backend', data: { roomChannel: longChannel, roomId: 'r1', message: 'room only' } });
+    expect(channelTraffic).toEqual([]);
+
+    const counts = await Promise.all(
+      nodes.map((n) =>
+        call(n.url, 'GET', '/api/v1/channels/{channel}/rooms/{roomId}', `/api/v1/channels/${encodeURIComponent(longChannel)}/rooms/r1`),
+      ),
+    );
+    expect(counts.map((c) => c.body)).toEqual([{ onlineUsers: 1 }, { onlineUsers: 1 }, { onlineUsers: 1 }]);
+    const empty = await call(nodes[2]!.url, 'GET', '/api/v1/channels/{channel}', '/api/v1/channels/nobody-here');
+    expect(empty).toMatchObject({ status: 200, body: { onlineUsers: 0 } });
+  });
+
+  it('a batch is applied in order, each item answered alone; an idempotency key delivers once across nodes and concurrent retries', async () => {
+    const member = await connectClient(nodes[2]!.url);
+    await emitWithAck(member, 'join-channel', { data: { roomChannel: 'batch' } });
+    const got = record<RelayedEnvelope>(member, 'batch');
+    const key = `order-${randomBytes(4).toString('hex')}`;
+    const answer = await call(nodes[0]!.url, 'POST', '/api/v1/publish', '/api/v1/publish', {
+      items: [
+        { channel: 'batch', message: 'one' },
+        { channel: 'batch', message: 42 },
+        { channel: 'join-channel', message: 'reserved' },
+        { channel: 'batch', message: 'two', idempotencyKey: key },
+        { channel: 'batch', message: 'two again', idempotencyKey: key },
+      ],
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.results).toEqual([
+      { ok: true, duplicate: false },
+      { ok: false, error: { code: 'INVALID_PAYLOAD', message: 'message must be a string' } },
+      { ok: false, error: { code: 'INVALID_PAYLOAD', message: expect.stringContaining('reserved') as string } },
+      { ok: true, duplicate: false },
+      { ok: true, duplicate: true },
+    ]);
+    // Ten concurrent retries of one publish, spread over the three nodes: delivered once.
+    const retryKey = `retry-${randomBytes(4).toString('hex')}`;
+    const retries = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        call(nodes[i % 3]!.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('batch'), {
+          message: 'retried',
+          idempotencyKey: retryKey,
+        }),
+      ),
+    );
+    expect(retries.filter((r) => r.body.duplicate === false)).toHaveLength(1);
+    expect(retries.filter((r) => r.body.duplicate === true)).toHaveLength(9);
+    // Another API key's identical idempotency key is its own.
+    const other = API_KEYS.split(',')[1]!.split(':')[1];
+    const fromOther = await call(
+      nodes[1]!.url,
+      'POST',
+      '/api/v1/channels/{channel}/messages',
+      channelPath('batch'),
+      { message: 'other key', idempotencyKey: retryKey },
+      other,
+    );
+    expect(fromOther.body).toEqual({ ok: true, duplicate: false });
+    const marker = nextEvent<RelayedEnvelope>(member, 'batch', (e) => e.data.message === 'marker');
+    await call(nodes[0]!.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('batch'), { message: 'marker' });
+    await marker;
+    expect(got.map((e) => e.data.message)).toEqual(['one', 'two', 'retried', 'other key', 'marker']);
+    expect(got.map((e) => e.clientId)).toEqual(['api:backend', 'api:backend', 'api:backend', 'api:other', 'api:backend']);
+  });
+
+  it('refuses with the registry’s codes and statuses, and never relays what it refused', async () => {
+    const base = nodes[0]!.url;
+    const member = await connectClient(nodes[1]!.url);
+    await emitWithAck(member, 'join-channel', { data: { roomChannel: 'guarded' } });
+    const got = record<RelayedEnvelope>(member, 'guarded');
+    const route = '/api/v1/channels/{channel}/messages';
+    const expectError = (r: { status: number; body: Record<string, unknown> }, status: number, code: string): void => {
+      expect(r.status).toBe(status);
+      expect(r.body).toMatchObject({ error: { code, message: expect.any(String) as string } });
+    };
+    expectError(await call(base, 'POST', route, channelPath('guarded'), { message: 'x' }, null), 401, 'UNAUTHORIZED');
+    expectError(await call(base, 'POST', route, channelPath('guarded'), { message: 'x' }, 'sk-wrong-wrong-wrong'), 401, 'UNAUTHORIZED');
+    expectError(await call(base, 'POST', route, channelPath('guarded'), { message: 42 }), 400, 'INVALID_PAYLOAD');
+    expectError(await call(base, 'POST', route, channelPath('guarded'), { message: 'x', extra: 1 }), 400, 'INVALID_PAYLOAD');
+    expectError(await call(base, 'POST', route, channelPath('guarded'), '{"message": '), 400, 'INVALID_PAYLOAD');
+    expectError(await call(base, 'POST', route, channelPath('guarded'), { message: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE');
+    expectError(await call(base, 'POST', route, channelPath('x\u0001y'), { message: 'x' }), 400, 'INVALID_PAYLOAD');
+    expectError(await call(base, 'POST', '/api/v1/publish', '/api/v1/publish', { items: [] }), 400, 'INVALID_PAYLOAD');
+    const tooMany = { items: Array.from({ length: 101 }, () => ({ channel: 'guarded', message: 'x' })) };
+    expectError(await call(base, 'POST', '/api/v1/publish', '/api/v1/publish', tooMany), 400, 'INVALID_PAYLOAD');
+    expectError(await call(base, 'GET', '/api/v1/nothing', '/api/v1/nothing'), 404, 'NOT_FOUND');
+    const marker = nextEvent<RelayedEnvelope>(member, 'guarded');
+    await call(base, 'POST', route, channelPath('guarded'), { message: 'marker' });
+    await marker;
+    expect(got.map((e) => e.data.message)).toEqual(['marker']);
+  });
+
+  it('names the key that made each call in its logs and metric, never a secret', async () => {
+    await call(nodes[0]!.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('logged'), { message: 'x' });
+    await call(nodes[0]!.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('logged'), { message: 'x' }, null);
+    const metrics = await (await fetch(`${nodes[0]!.url}/metrics`)).text();
+    expect(metrics).toMatch(/realtime_api_requests_total\{key="backend",route="\/api\/v1\/channels\/:channel\/messages",status="200"\} [1-9]/);
+    expect(metrics).toMatch(/realtime_api_requests_total\{key="none",route="\/api\/v1\/channels\/:channel\/messages",status="401"\} [1-9]/);
+    await vi.waitFor(() => expect(nodes[0]!.logs.some((l) => l.msg === 'HTTP API request' && l.apiKey === 'backend')).toBe(true));
+    for (const node of nodes) expect(JSON.stringify(node.logs)).not.toContain(SECRET);
+  });
+});
+
+describe('HTTP API documentation and switches', () => {
+  it('with no API_KEYS every route answers 403 saying how to enable it; the document and its page are public', async () => {
+    const node = await startServerProcess({ nodeId: 'api-off' });
+    const off = await call(node.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('c'), { message: 'x' });
+    expect(off.status).toBe(403);
+    expect(off.body).toMatchObject({ error: { code: 'FORBIDDEN', message: expect.stringContaining('API_KEYS') as string } });
+    expect((await fetch(`${node.url}/api/v1/openapi.json`)).status).toBe(200);
+    expect((await fetch(`${node.url}/api/docs/`)).status).toBe(200);
+  });
+
+  it('while Redis is down a publish delivers nothing and answers 503, so the caller can retry', async () => {
+    const redis = await startRedisProcess();
+    registerTeardown(() => redis.stop());
+    const node = await startServerProcess({ nodeId: 'api-outage', redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('api'), env: { API_KEYS } });
+    const member = await connectClient(node.url);
+    await emitWithAck(member, 'join-channel', { data: { roomChannel: 'outage' } });
+    const got = record<RelayedEnvelope>(member, 'outage');
+    await redis.kill();
+    await vi.waitFor(async () => expect((await fetch(`${node.url}/readyz`)).status).toBe(503));
+    const answer = await call(node.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('outage'), {
+      message: 'lost',
+      idempotencyKey: 'outage-1',
+    });
+    expect(answer).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
+    await redis.start();
+    await vi.waitFor(async () => expect((await fetch(`${node.url}/readyz`)).status).toBe(200), { timeout: 15_000 });
+    // The retry with the same key goes through: the failed attempt did not take it.
+    const retry = await call(node.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('outage'), {
+      message: 'delivered',
+      idempotencyKey: 'outage-1',
+    });
+    expect(retry.body).toEqual({ ok: true, duplicate: false });
+    await vi.waitFor(() => expect(got.map((e) => e.data.message)).toEqual(['delivered']));
+  });
+
+  it('one API publish costs one Redis publish', async () => {
+    const redis = await startRedisProcess();
+    registerTeardown(() => redis.stop());
+    const env = { API_KEYS, HEARTBEAT_INTERVAL_MS: '60000', NODE_TTL_MS: '120000' };
+    const node = await startServerProcess({ nodeId: 'api-cost', redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('api'), env });
+    const admin = new Redis(redis.url);
+    registerTeardown(() => admin.disconnect());
+    const publishes = async (): Promise<number> => Number(/^cmdstat_publish:calls=(\d+)/m.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const before = await publishes();
+    for (let i = 0; i < 20; i++) {
+      await call(node.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('cost'), { message: String(i) });
+    }
+    expect((await publishes()) - before).toBe(20);
+  });
+
+  it('the OpenAPI 3 document declares every route, its bearer security, and every status the tests above saw', async () => {
+    const node = await startServerProcess({ nodeId: 'api-doc', env: { API_KEYS } });
+    const doc = (await (await fetch(`${node.url}/api/v1/openapi.json`)).json()) as OpenApiDocument;
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/v1/channels/{channel}',
+      '/api/v1/channels/{channel}/messages',
+      '/api/v1/channels/{channel}/rooms/{roomId}',
+      '/api/v1/channels/{channel}/rooms/{roomId}/messages',
+      '/api/v1/publish',
+    ]);
+    for (const methods of Object.values(doc.paths)) {
+      for (const operation of Object.values(methods)) {
+        expect(operation.security).toEqual([{ bearer: [] }]);
+        for (const status of ['200', '401', '403', '500']) expect(Object.keys(operation.responses)).toContain(status);
+      }
+    }
+    const routesSeen = seen.filter((s) => s.route !== '/api/v1/nothing');
+    expect(routesSeen.length).toBeGreaterThan(20);
+    for (const { route, method, status } of routesSeen) {
+      expect(Object.keys(doc.paths[route]?.[method.toLowerCase()]?.responses ?? {}), `${method} ${route} answered ${status}`).toContain(
+        String(status),
+      );
+    }
+  });
+});
