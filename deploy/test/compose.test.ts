@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { LB_CONFIG, REPO_ROOT, requireBinary } from '@realtime/local-cluster';
+import { registerTeardown, spawnProcess, startRedisProcess } from '@realtime/testing';
 import { loadConfig } from '../../apps/server/src/index.js';
 import { startTestNode } from '../../apps/server/test/support/start-test-node.js';
 import { argsOf, haproxyTimeMs, onlyArgs, parseHaproxyFile, section, type Section } from './support/haproxy-config.js';
@@ -27,19 +30,26 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   deploy?: { replicas?: number };
   healthcheck?: { test: string[] };
+  entrypoint?: string[];
+  restart?: string;
   volumes?: string[];
   stop_grace_period?: string;
 }
 
 let services: Record<string, ComposeService>;
 
-beforeAll(() => {
+/** The services of `docker-compose -f FILE… config`: the files merged, validated and normalised as `up` would run them. */
+function composeConfig(files: readonly string[]): Record<string, ComposeService> {
   const binary = requireBinary('docker-compose', 'docker-compose');
   // Without LB_PORT, LOG_LEVEL or CORS_ORIGINS from this shell: the file's own defaults.
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
-  const result = spawnSync(binary, ['-f', 'docker-compose.yml', 'config'], { cwd: REPO_ROOT, env, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`docker-compose config rejected docker-compose.yml:\n${result.stderr}`);
-  services = (parseYaml(result.stdout) as { services: Record<string, ComposeService> }).services;
+  const result = spawnSync(binary, [...files.flatMap((file) => ['-f', file]), 'config'], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`docker-compose config rejected ${files.join(' + ')}:\n${result.stderr}`);
+  return (parseYaml(result.stdout) as { services: Record<string, ComposeService> }).services;
+}
+
+beforeAll(() => {
+  services = composeConfig(['docker-compose.yml']);
 });
 
 function durationMs(value: string): number {
@@ -185,17 +195,9 @@ describe('deploy/haproxy/haproxy.cfg, against what Socket.IO and the server need
 });
 
 describe('docker-compose.sentinel.yml (Redis Sentinel over docker-compose.yml)', () => {
-  let layered: Record<string, ComposeService & { entrypoint?: string[] }>;
+  let layered: Record<string, ComposeService>;
   beforeAll(() => {
-    const binary = requireBinary('docker-compose', 'docker-compose');
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
-    const result = spawnSync(binary, ['-f', 'docker-compose.yml', '-f', 'docker-compose.sentinel.yml', 'config'], {
-      cwd: REPO_ROOT,
-      env,
-      encoding: 'utf8',
-    });
-    if (result.status !== 0) throw new Error(`docker-compose config rejected the Sentinel layer:\n${result.stderr}`);
-    layered = (parseYaml(result.stdout) as { services: typeof layered }).services;
+    layered = composeConfig(['docker-compose.yml', 'docker-compose.sentinel.yml']);
   });
 
   it('adds a replica of redis and three sentinels monitoring it, with a quorum they can reach', () => {
@@ -221,4 +223,178 @@ describe('docker-compose.sentinel.yml (Redis Sentinel over docker-compose.yml)',
     const script = (layered.sentinel!.command ?? []).join(' ');
     expect(script).toContain(`port ${config.redis?.kind === 'sentinel' ? config.redis.sentinels[0]!.port : 0}`);
   });
+});
+
+/** What a service's container runs: its entrypoint, then its command. */
+function argv(service: ComposeService): string[] {
+  return [...(service.entrypoint ?? []), ...(service.command ?? [])];
+}
+
+/** The arguments after `redis-server` in a container's command line (none if it runs no redis-server). */
+function redisServerArgv(service: ComposeService): string[] {
+  const line = argv(service);
+  const at = line.indexOf('redis-server');
+  return at === -1 ? [] : line.slice(at + 1);
+}
+
+/** The `--name value` pairs of those arguments. */
+function redisServerArgs(service: ComposeService): Map<string, string> {
+  const line = redisServerArgv(service);
+  const args = new Map<string, string>();
+  for (let i = 0; i < line.length; i++) {
+    const arg = line[i] as string;
+    if (arg.startsWith('--')) args.set(arg.slice(2), line[++i] ?? '');
+  }
+  return args;
+}
+
+describe('docker-compose.cluster.yml (Redis Cluster over docker-compose.yml)', () => {
+  const NODES = ['redis', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6'];
+  let layered: Record<string, ComposeService>;
+  /** The services that run a cluster node: `redis-server … --cluster-enabled yes`. */
+  let nodes: string[];
+  /** redis-cluster-init's script as its shell gets it (compose turns `$$` into `$`). */
+  let script: string;
+  const nodeArgs = (name: string): Map<string, string> => redisServerArgs(layered[name]!);
+  const nodeAddress = (name: string): string => `${name}:${nodeArgs(name).get('port') ?? '6379'}`;
+
+  beforeAll(() => {
+    layered = composeConfig(['docker-compose.yml', 'docker-compose.cluster.yml']);
+    nodes = Object.keys(layered)
+      .filter((name) => nodeArgs(name).get('cluster-enabled') === 'yes')
+      .sort();
+    script = (layered['redis-cluster-init']?.command ?? []).join(' ').replaceAll('$$', '$');
+  });
+
+  it('turns `redis` into the first of six Redis 7 cluster nodes, each announcing its own service name to clients, none published', () => {
+    expect(Object.keys(layered).sort()).toEqual(['lb', ...NODES, 'redis-cluster-init', 'server'].sort());
+    expect(nodes).toEqual(NODES);
+    for (const name of nodes) {
+      const node = layered[name]!;
+      // Host names in the slot map (cluster-announce-hostname) need Redis 7.
+      expect(node.image, name).toMatch(/^redis:7[.-]/);
+      expect(Object.fromEntries(nodeArgs(name)), name).toMatchObject({
+        'cluster-enabled': 'yes',
+        'cluster-node-timeout': '2000',
+        // What the servers are sent to (CLUSTER SLOTS, MOVED): the name Docker's DNS resolves, not an address of the day.
+        'cluster-preferred-endpoint-type': 'hostname',
+        'cluster-announce-hostname': name,
+      });
+      expect(node.ports, name).toBeUndefined();
+      expect(node.healthcheck?.test, name).toEqual(['CMD', 'redis-cli', 'ping']);
+    }
+  });
+
+  it('a one-shot init waits for all six to answer and creates three masters with a replica each; the servers wait for it to succeed', () => {
+    const init = layered['redis-cluster-init']!;
+    expect(init.depends_on).toEqual(Object.fromEntries(NODES.map((name) => [name, { condition: 'service_healthy' }])));
+    // Restarted, a one-shot would never count as completed.
+    expect(init.restart ?? 'no').toBe('no');
+    expect(init.entrypoint).toEqual(['sh', '-c']);
+    const create = /redis-cli --cluster create ((?:\S+:\d+ )+)--cluster-replicas (\d+) --cluster-yes/.exec(script);
+    expect(create, 'redis-cli --cluster create HOST:PORT… --cluster-replicas N --cluster-yes').not.toBeNull();
+    const addresses = create![1]!.trim().split(' ');
+    expect([...addresses].sort()).toEqual(nodes.map(nodeAddress).sort());
+    expect(addresses.length / (Number(create![2]) + 1), 'masters').toBe(3);
+    expect(layered.server!.depends_on?.['redis-cluster-init']).toEqual({ condition: 'service_completed_successfully' });
+  });
+
+  it('the servers load as Cluster clients seeded by the six nodes, with the sharded adapter; REDIS_URL is blank, so unset', () => {
+    const environment = Object.fromEntries(Object.entries(layered.server!.environment ?? {}).map(([k, v]) => [k, v ?? ''])) as Record<
+      string,
+      string
+    >;
+    const known = serverEnvNames();
+    for (const name of Object.keys(environment)) expect(known, name).toContain(name);
+    expect(environment.REDIS_URL?.trim()).toBe('');
+    const config = loadConfig(environment);
+    expect(config.redis).toMatchObject({ kind: 'cluster', tls: false });
+    const seeds = config.redis?.kind === 'cluster' ? config.redis.nodes.map((n) => `${n.host}:${n.port}`) : [];
+    expect(seeds.sort()).toEqual(nodes.map(nodeAddress).sort());
+    expect(config.adapterMode).toBe('sharded');
+  });
+
+  it('the init script, run by sh against redis-server processes started with the six nodes’ commands, makes the cluster, and run again leaves it be', async () => {
+    const redisCli = requireBinary('redis-cli', 'redis-tools');
+    const dir = mkdtempSync(join(tmpdir(), 'compose-cluster-'));
+    registerTeardown(() => rmSync(dir, { recursive: true, force: true }));
+    const servers: [string, number][] = [];
+    // One after another: a node that fails to start leaves none running unregistered.
+    for (const name of nodes) {
+      const data = join(dir, name);
+      mkdirSync(data);
+      // The node's own command (which redis-server must accept), on a free loopback port, nodes.conf in a directory of its own.
+      const server = await startRedisProcess({ extraArgs: [...redisServerArgv(layered[name]!), '--dir', data] });
+      registerTeardown(() => server.stop());
+      servers.push([name, server.port]);
+    }
+    const ports = new Map(servers);
+    // Docker's DNS for this test: a redis-cli first on PATH that sends `-h NAME` and `NAME:PORT` to that node's process.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const hosts = Object.fromEntries(servers);
+    const addresses = Object.fromEntries(nodes.map((name) => [nodeAddress(name), `127.0.0.1:${ports.get(name)}`]));
+    writeFileSync(
+      join(bin, 'redis-cli'),
+      `#!${process.execPath}
+const hosts = ${JSON.stringify(hosts)};
+const addresses = ${JSON.stringify(addresses)};
+const args = [];
+for (const arg of process.argv.slice(2)) {
+  if (args.at(-1) === '-h' && arg in hosts) args.push('127.0.0.1', '-p', String(hosts[arg]));
+  else args.push(addresses[arg] ?? arg);
+}
+process.exit(require('node:child_process').spawnSync(${JSON.stringify(redisCli)}, args, { stdio: 'inherit' }).status ?? 1);
+`,
+      { mode: 0o755 },
+    );
+    const runInit = async (): Promise<{ code: number | null; output: string }> => {
+      const { child, exited } = spawnProcess('sh', ['-c', script], { env: { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` } });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      return { code: await exited, output };
+    };
+    const redis = (name: string, ...command: string[]): string => {
+      const result = spawnSync(redisCli, ['-p', String(ports.get(name)), ...command], { encoding: 'utf8' });
+      expect(result.status, result.stderr).toBe(0);
+      return result.stdout;
+    };
+
+    const first = await runInit();
+    expect(first.code, first.output).toBe(0);
+    expect(first.output).toContain('Redis Cluster ready');
+    for (const name of nodes) expect(redis(name, 'cluster', 'info'), name).toMatch(/^cluster_state:ok\r?$/m);
+    // CLUSTER NODES: `<id> <address> <flags> <master id or -> …`. Replicas are learnt by gossip, within moments.
+    await vi.waitFor(
+      () => {
+        const table = redis('redis', 'cluster', 'nodes')
+          .trim()
+          .split('\n')
+          .map((line) => line.split(' '));
+        const masters = table.filter((fields) => fields[2]!.split(',').includes('master')).map((fields) => fields[0]);
+        const replicasOf = table.filter((fields) => fields[2]!.split(',').includes('slave')).map((fields) => fields[3]);
+        expect(masters).toHaveLength(3);
+        expect([...replicasOf].sort(), 'one replica per master').toEqual([...masters].sort());
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    // The slot map a server gets: every slot, each range's master named by its service, each name the node it is.
+    // (A replica joins these entries once its first sync is done: no use to the servers, which use masters only.)
+    type Slots = [number, number, ...[string, number, string, unknown][]][];
+    const slots = JSON.parse(redis('redis', '--json', 'cluster', 'slots')) as Slots;
+    expect(slots.reduce((sum, [from, to]) => sum + to - from + 1, 0)).toBe(16384);
+    for (const [, , ...endpoints] of slots) {
+      for (const [host, port] of endpoints) expect(ports.get(host), `${host} in the slot map`).toBe(port);
+    }
+    expect(new Set(slots.map((range) => range[2]?.[0])).size, 'masters in the slot map').toBe(3);
+
+    const nodesBefore = redis('redis', 'cluster', 'myid');
+    const second = await runInit();
+    expect(second.code, second.output).toBe(0);
+    expect(second.output).toContain('already created');
+    expect(second.output).not.toContain('hash slots allocation');
+    expect(redis('redis', 'cluster', 'myid')).toBe(nodesBefore);
+    expect(redis('redis', 'cluster', 'info')).toMatch(/^cluster_known_nodes:6\r?$/m);
+  }, 60_000);
 });

@@ -289,3 +289,95 @@ describe('k8s/overlays/managed-redis', () => {
     expect(kinds(overlay)).toEqual(kinds(objects.filter((o) => o.kind !== 'StatefulSet' && o.metadata.name !== 'realtime-redis')));
   });
 });
+
+/**
+ * The environment a pod of this container would get: the `envFrom` ConfigMaps, then `env` over them
+ * (Kubernetes' precedence), ConfigMap keys read from the rendered objects, Secret keys from `secrets`
+ * (what the operator creates), an optional key that is missing left out, a field reference as its path.
+ */
+function podEnvironment(
+  rendered: readonly KubernetesObject[],
+  server: Obj,
+  secrets: Record<string, Record<string, string>>,
+): Record<string, string> {
+  const configMap = (name: string): Record<string, string> => one(rendered, 'ConfigMap', name).data as Record<string, string>;
+  const environment: Record<string, string> = {};
+  for (const source of server.envFrom as Obj[]) Object.assign(environment, configMap(source.configMapRef.name as string));
+  for (const entry of server.env as Obj[]) {
+    const from = entry.valueFrom as Obj | undefined;
+    const ref = (from?.configMapKeyRef ?? from?.secretKeyRef) as Obj | undefined;
+    let value: string | undefined;
+    if (from === undefined) value = entry.value as string;
+    else if (from.fieldRef !== undefined) value = `<${from.fieldRef.fieldPath}>`;
+    else if (from.configMapKeyRef !== undefined) value = configMap(ref!.name as string)[ref!.key as string];
+    else value = secrets[ref!.name as string]?.[ref!.key as string];
+    if (value === undefined && ref?.optional !== true) throw new Error(`${entry.name}: ${ref?.name}/${ref?.key} is missing`);
+    if (value !== undefined) environment[entry.name as string] = value;
+  }
+  return environment;
+}
+
+describe('k8s/overlays/managed-redis-cluster', () => {
+  let overlay: KubernetesObject[];
+  let server: Obj;
+  beforeAll(() => {
+    overlay = render('k8s/overlays/managed-redis-cluster');
+    server = one(overlay, 'Deployment', 'realtime-server').spec.template.spec.containers[0];
+  });
+
+  it('is the same server without the development Redis, plus the ConfigMap naming the cluster, all in one namespace, and validates', async () => {
+    for (const object of overlay) await validateKubernetesObject(object);
+    expect(overlay.filter((o) => o.kind === 'StatefulSet' || o.metadata.name === 'realtime-redis')).toEqual([]);
+    const kinds = (list: KubernetesObject[]) => list.map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`).sort();
+    expect(kinds(overlay)).toEqual(
+      [
+        ...kinds(objects.filter((o) => o.kind !== 'StatefulSet' && o.metadata.name !== 'realtime-redis')),
+        'ConfigMap/realtime-redis-cluster',
+      ].sort(),
+    );
+    const namespace = one(overlay, 'Namespace').metadata.name;
+    for (const o of overlay.filter((x) => x.kind !== 'Namespace'))
+      expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(namespace);
+  });
+
+  it('the Deployment’s env: REDIS_CLUSTER_NODES and REDIS_TLS from that ConfigMap, REDIS_PASSWORD from a Secret, no REDIS_URL anywhere', () => {
+    const env = Object.fromEntries((server.env as Obj[]).map((entry) => [entry.name as string, entry]));
+    const cluster = one(overlay, 'ConfigMap', env.REDIS_CLUSTER_NODES?.valueFrom?.configMapKeyRef?.name);
+    expect(cluster.metadata.name).toMatch(/^realtime-redis-cluster-/);
+    expect(env.REDIS_TLS?.valueFrom?.configMapKeyRef).toEqual({ name: cluster.metadata.name, key: 'REDIS_TLS' });
+    // What the operator edits (redis-cluster.env): where the cluster is, and TLS on.
+    expect(Object.keys(cluster.data as object).sort()).toEqual(['REDIS_CLUSTER_NODES', 'REDIS_TLS']);
+    expect(cluster.data.REDIS_TLS).toBe('true');
+    // Never inline: the password comes from the Secret the operator creates, and must be there (not optional).
+    expect(env.REDIS_PASSWORD).toEqual({
+      name: 'REDIS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'realtime-redis', key: 'password' } },
+    });
+    expect(env.REDIS_USERNAME?.valueFrom?.secretKeyRef).toEqual({ name: 'realtime-redis', key: 'username', optional: true });
+    expect(env.REDIS_URL).toBeUndefined();
+    for (const configMap of overlay.filter((o) => o.kind === 'ConfigMap') as Obj[]) {
+      expect(Object.keys(configMap.data ?? {}), configMap.metadata.name).not.toContain('REDIS_URL');
+      expect(Object.keys(configMap.data ?? {}), configMap.metadata.name).not.toContain('REDIS_PASSWORD');
+    }
+  });
+
+  it('a pod loads as a TLS Cluster client of the configuration endpoint, with the Secret’s credentials and the sharded adapter', () => {
+    const known = serverEnvNames();
+    const withPassword = podEnvironment(overlay, server, { 'realtime-redis': { password: 's3cret ' } });
+    for (const name of Object.keys(withPassword)) expect(known, `${name} is not read by apps/server/src/config.ts`).toContain(name);
+    const config = loadConfig(withPassword);
+    expect(config.redis).toEqual({ kind: 'cluster', nodes: expect.any(Array), username: undefined, password: 's3cret ', tls: true });
+    expect(config.redis?.kind === 'cluster' ? config.redis.nodes.length : 0, 'seed nodes').toBeGreaterThan(0);
+    expect(config.adapterMode).toBe('sharded');
+    expect(config.nodeId).toBe('<metadata.name>');
+    // An ACL user: the Secret's `username` key, when the operator adds one.
+    const withUser = loadConfig(podEnvironment(overlay, server, { 'realtime-redis': { username: 'realtime', password: 'pw' } }));
+    expect(withUser.redis).toMatchObject({ kind: 'cluster', username: 'realtime', password: 'pw' });
+    // Everything else is the base's.
+    const { REDIS_URL: _url, ...baseRest } = settings;
+    const rest = Object.fromEntries(
+      Object.entries(withPassword).filter(([name]) => !/^(REDIS_(CLUSTER_NODES|TLS|USERNAME|PASSWORD)|NODE_ID)$/.test(name)),
+    );
+    expect(rest).toEqual(baseRest);
+  });
+});
