@@ -106,6 +106,8 @@ export interface Config {
   apiKeys: readonly ApiKey[];
   /** API_MAX_BODY_BYTES: largest HTTP API request body. Default 8 MiB (a full batch of maximum-size messages). */
   apiMaxBodyBytes: number;
+  /** API_RATE_LIMIT_PER_SECOND: HTTP API calls per second per key, cluster-wide, bursts of twice that. Default 100; 0 = no limit. */
+  apiRateLimitPerSecond: number;
 }
 
 /** One HTTP API key: `name` is logged and counted, `secret` never. */
@@ -317,5 +319,6 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, MAX_TIMER_MS),
     apiKeys: parseApiKeys(env.API_KEYS),
     apiMaxBodyBytes: integer(env, 'API_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    apiRateLimitPerSecond: integer(env, 'API_RATE_LIMIT_PER_SECOND', 100, 0, 1_000_000),
   };
 }

@@ -19,6 +19,7 @@ import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from '@realtime/prot
 import { registerApi } from './http-api/api-plugin.js';
 import { apiPublisher, type PublishItem, type PublishResult } from './http-api/api-publisher.js';
 import { memoryIdempotency, redisIdempotency } from './http-api/idempotency.js';
+import { memoryApiRateLimiter, redisApiRateLimiter } from './http-api/api-rate-limit.js';
 import type { RealtimeServer } from './socket-types.js';
 
 export interface RealtimeNode {
@@ -72,7 +73,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     });
     redisStore = new RedisPresenceStore({
       redis: redis.commands,
-      subscriber: redis.subscriber,
+      subscriber: redis.shardedSubscriber,
       nodeId: config.nodeId,
       keyPrefix: config.redisKeyPrefix,
       nodeTtlMs: config.nodeTtlMs,
@@ -146,6 +147,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
             commands: redis.commands.status,
             publisher: redis.publisher.status,
             subscriber: redis.subscriber.status,
+            shardedSubscriber: redis.shardedSubscriber.status,
             subscriptions: subscriptionsConfirmed ? 'ready' : 'pending',
           },
     // Routes are served only after start-up, when presence exists.
@@ -162,12 +164,28 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     // Routes are served only after start-up, when both exist.
     publish: (keyName, item) => publishRef!(keyName, item),
     count: (topic) => presenceRef!.count(topic),
+    members: (topic, limit, cursor) => store.members(topic, limit, cursor),
+    topics: (prefix, limit, cursor) => store.topics(prefix, limit, cursor),
+    disconnect: async (clientId) => {
+      // Every node answers (through the adapter) with its sockets in that room: a socket id is its own room.
+      const found = await app.io.in(clientId).fetchSockets();
+      if (found.length === 0) return false;
+      app.io.in(clientId).disconnectSockets(true);
+      return true;
+    },
+    rateLimit:
+      redis === undefined
+        ? memoryApiRateLimiter(config.apiRateLimitPerSecond)
+        : redisApiRateLimiter(redis.commands, config.redisKeyPrefix, config.apiRateLimitPerSecond),
     metrics,
   });
   await app.ready();
-  // Subscribed after the adapter's own (p)subscribe, on the same connection:
-  // once this resolves, cross-node messages and counts both reach this node.
-  await redisStore?.start();
+  // A PING on the adapter's subscriber is answered after its (p)subscribe, sent
+  // when the adapter was made: once both resolve, cross-node messages and
+  // counts reach this node. (A Cluster client routes PING to any master; its
+  // sharded subscriptions confirm nothing there, and its own reconnections are
+  // followed by recoverSubscriptions.)
+  await Promise.all([redisStore?.start(), redis?.subscriber.ping()]);
   subscriptionsConfirmed = true;
 
   const io = app.io;
@@ -182,6 +200,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     presenceAnnounceIntervalMs: config.presenceAnnounceIntervalMs,
     presenceEventsMaxMembers: config.presenceEventsMaxMembers,
     identityOf: (socketId) => io.of('/').sockets.get(socketId)?.data.identity ?? {},
+    joinedAtOf: (socketId, topic) => io.of('/').sockets.get(socketId)?.data.joinedAt.get(topic),
   });
   presenceRef = presence;
   const rooms =
@@ -200,9 +219,15 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
 
   if (redis !== undefined && redisStore !== undefined) {
     const resubscribed = redisStore;
+    const connections = redis;
     recoverSubscriptions({
-      subscriber: redis.subscriber,
-      resubscribe: () => resubscribed.start(),
+      sources: [
+        { subscriber: connections.shardedSubscriber, resubscribe: () => resubscribed.start() },
+        // The adapter's own connection (standalone, Sentinel): a PING answered after ioredis's resubscription.
+        ...(connections.subscriber === connections.shardedSubscriber
+          ? []
+          : [{ subscriber: connections.subscriber, resubscribe: () => connections.subscriber.ping() }]),
+      ],
       reconcile: () => presence.reconcile(),
       setConfirmed: (confirmed) => (subscriptionsConfirmed = confirmed),
       attemptTimeoutMs: 2000,

@@ -52,13 +52,18 @@ export function onlineUsersEnvelope(topic: Topic, onlineUsers: number, serverTim
   };
 }
 
-/** Presence meta: what a reaping node needs to write this connection's `leave-*` envelopes. */
-export function encodeIdentity(identity: SenderIdentity): string {
-  // Only these two fields: the meta is stored with every membership in Redis.
-  return JSON.stringify({ time: identity.time, source: identity.source });
+/** What the store keeps with a membership: the identity, and when the join happened (server time). */
+export interface MembershipMeta extends SenderIdentity {
+  joinedAt?: string;
 }
 
-export function decodeIdentity(meta: string): SenderIdentity {
+/** Presence meta: what a reaping node needs to write this connection's `leave-*` envelopes, and what member lists show. */
+export function encodeIdentity(identity: SenderIdentity, joinedAt?: string): string {
+  // Only these fields: the meta is stored with every membership in Redis.
+  return JSON.stringify({ time: identity.time, source: identity.source, joinedAt });
+}
+
+export function decodeIdentity(meta: string): MembershipMeta {
   try {
     const parsed: unknown = JSON.parse(meta);
     if (typeof parsed === 'object' && parsed !== null) return parsed;

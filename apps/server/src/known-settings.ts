@@ -10,6 +10,7 @@ export const KNOWN_SETTINGS = [
   'PORT',
   'API_KEYS',
   'API_MAX_BODY_BYTES',
+  'API_RATE_LIMIT_PER_SECOND',
   'HOST',
   'METRICS_PORT',
   'REDIS_URL',

@@ -20,6 +20,8 @@ export interface NodePresenceOptions {
   presenceEventsMaxMembers: number;
   /** The identity to write into a local connection's memberships. */
   identityOf(socketId: string): SenderIdentity;
+  /** When a local connection joined a topic (server time), if it is in it. */
+  joinedAtOf(socketId: string, topic: string): string | undefined;
 }
 
 /**
@@ -75,7 +77,8 @@ export class NodePresence {
    */
   async join(socketId: string, topic: string, envelope: RelayedEnvelope): Promise<number | undefined> {
     const count = await this.track('add', async () => {
-      const change = await this.options.store.add(topic, socketId, encodeIdentity(this.options.identityOf(socketId)));
+      const meta = encodeIdentity(this.options.identityOf(socketId), this.options.joinedAtOf(socketId, topic) ?? envelope.serverTime);
+      const change = await this.options.store.add(topic, socketId, meta);
       this.announcer.offer(change);
       return change.count;
     });
@@ -272,9 +275,11 @@ export class NodePresence {
   private snapshot(): Membership[] {
     const memberships: Membership[] = [];
     for (const socket of this.options.io.of('/').sockets.values()) {
-      const meta = encodeIdentity(this.options.identityOf(socket.id));
+      const identity = this.options.identityOf(socket.id);
       for (const room of socket.rooms) {
-        if (isTopic(room)) memberships.push({ topic: room, connectionId: socket.id, meta });
+        if (isTopic(room)) {
+          memberships.push({ topic: room, connectionId: socket.id, meta: encodeIdentity(identity, this.options.joinedAtOf(socket.id, room)) });
+        }
       }
     }
     return memberships;

@@ -108,6 +108,7 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     // Joined locally first: the joiner receives its own join-* and every later count.
     // Both adapters in use (in-memory base and Redis) join synchronously.
     void socket.join(topic);
+    socket.data.joinedAt.set(topic, envelope.serverTime);
     metrics.joins.inc({ kind: room ? 'room' : 'channel' });
     // Acknowledged once other nodes' messages reach this member too (see room-subscriptions.ts).
     const [onlineUsers] = await Promise.all([presence.join(socket.id, topic, envelope), rooms.ready(topic)]);
@@ -126,6 +127,7 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     rememberIdentity(socket, envelope);
     // Left locally first: the remaining members are told, the leaver has its ack.
     void socket.leave(topic);
+    socket.data.joinedAt.delete(topic);
     metrics.leaves.inc({ kind: room ? 'room' : 'channel' });
     const onlineUsers = await presence.leave(socket.id, topic, envelope);
     handling.leave.observe(since(startedAt));
@@ -214,6 +216,7 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
   allowOneSocketPerConnection(io, metrics);
   io.on('connection', (socket) => {
     socket.data.identity = {};
+    socket.data.joinedAt = new Map();
     socket.data.bucket = new TokenBucket(config.rateLimitEventsPerSecond, config.rateLimitBurst);
     metrics.connectionsOpened.inc();
     logger.debug({ socketId: socket.id, transport: socket.conn.transport.name }, 'connection opened');

@@ -11,6 +11,8 @@ export interface ConnectionData {
    */
   identity: SenderIdentity;
   bucket: TokenBucket;
+  /** topic → server time of this connection's join: kept with its membership in the store (member lists show it). */
+  joinedAt: Map<string, string>;
 }
 
 // Clients may emit any event name (a channel message is emitted under the channel id).

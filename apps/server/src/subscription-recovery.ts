@@ -1,12 +1,17 @@
 import type { RedisClient } from '@realtime/redis';
 
-export interface SubscriptionRecoveryOptions {
+/** A subscriber connection, and how to know its subscriptions are back after a reconnect. */
+export interface SubscriptionSource {
   subscriber: RedisClient;
-  /** Subscribes this node's channels again; resolves once Redis confirmed them. */
-  resubscribe(): Promise<void>;
+  /** Subscribes this connection's channels again (or waits behind ioredis's own resubscription); resolves once Redis answered. */
+  resubscribe(): Promise<unknown>;
+}
+
+export interface SubscriptionRecoveryOptions {
+  sources: readonly SubscriptionSource[];
   /** Re-reads what may have been missed while subscriptions were down (counts). */
   reconcile(): Promise<void>;
-  /** Tells /readyz whether every subscription is confirmed. */
+  /** Tells /readyz whether every source's subscriptions are confirmed. */
   setConfirmed(confirmed: boolean): void;
   /** How long one confirmation attempt may take before it is tried again. */
   attemptTimeoutMs: number;
@@ -25,47 +30,53 @@ export interface SubscriptionRecoveryOptions {
  * confirmed the node re-reads its topics' counts and announces any that moved.
  */
 export function recoverSubscriptions(options: SubscriptionRecoveryOptions): void {
-  const { subscriber } = options;
-  let generation = 0;
-  const lost = (): void => {
-    generation += 1;
-    options.setConfirmed(false);
-  };
-  const confirm = (): void => {
-    generation += 1;
-    const attempt = generation;
-    const tryOnce = (): void => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('resubscription not confirmed in time')), options.attemptTimeoutMs);
-      });
-      Promise.race([options.resubscribe(), timeout]).then(
-        async () => {
-          clearTimeout(timer);
-          if (attempt !== generation) return;
-          options.setConfirmed(true);
-          await options.reconcile();
-        },
-        () => {
-          clearTimeout(timer);
-          // Superseded by a newer loss or recovery, or try again: the connection may still be coming back.
-          if (attempt === generation) setTimeout(tryOnce, 200).unref();
-        },
-      );
+  const confirmed = options.sources.map(() => true);
+  const report = (): void => options.setConfirmed(confirmed.every(Boolean));
+  options.sources.forEach((source, index) => {
+    const { subscriber } = source;
+    let generation = 0;
+    const lost = (): void => {
+      generation += 1;
+      confirmed[index] = false;
+      report();
     };
-    tryOnce();
-  };
-  let down = false;
-  subscriber.on('close', () => {
-    down = true;
-    lost();
+    const confirm = (): void => {
+      generation += 1;
+      const attempt = generation;
+      const tryOnce = (): void => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('resubscription not confirmed in time')), options.attemptTimeoutMs);
+        });
+        Promise.race([source.resubscribe(), timeout]).then(
+          async () => {
+            clearTimeout(timer);
+            if (attempt !== generation) return;
+            confirmed[index] = true;
+            report();
+            await options.reconcile();
+          },
+          () => {
+            clearTimeout(timer);
+            // Superseded by a newer loss or recovery, or try again: the connection may still be coming back.
+            if (attempt === generation) setTimeout(tryOnce, 200).unref();
+          },
+        );
+      };
+      tryOnce();
+    };
+    let down = false;
+    subscriber.on('close', () => {
+      down = true;
+      lost();
+    });
+    subscriber.on('ready', () => {
+      if (!down) return;
+      down = false;
+      // ioredis resubscribes on 'ready' without waiting; what we send queues behind its own.
+      confirm();
+    });
+    subscriber.on('-node', lost);
+    subscriber.on('subscribersReady', confirm);
   });
-  subscriber.on('ready', () => {
-    if (!down) return;
-    down = false;
-    // ioredis resubscribes on 'ready' without waiting; ours queue behind its own.
-    confirm();
-  });
-  subscriber.on('-node', lost);
-  subscriber.on('subscribersReady', confirm);
 }

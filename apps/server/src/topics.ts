@@ -11,6 +11,8 @@
  */
 const SEP = '\u001f';
 const CHANNEL = `c${SEP}`;
+/** Every channel topic starts with this (room topics do not): lists channels by prefix. */
+export const CHANNEL_TOPIC_PREFIX = CHANNEL;
 const ROOM = `r${SEP}`;
 const SOCKET_ID_LENGTH = 20;
 

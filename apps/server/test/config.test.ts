@@ -86,6 +86,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       apiKeys: [],
       apiMaxBodyBytes: 8 * 1024 * 1024,
+      apiRateLimitPerSecond: 100,
     } satisfies Config);
   });
 
@@ -129,6 +130,7 @@ describe('loadConfig', () => {
       SHUTDOWN_GRACE_MS: '3000',
       API_KEYS: 'backend:0123456789abcdef0123,ops:fedcba9876543210fedc',
       API_MAX_BODY_BYTES: '65536',
+      API_RATE_LIMIT_PER_SECOND: '5',
     });
     expect(config).toEqual({
       port: 4000,
@@ -169,6 +171,7 @@ describe('loadConfig', () => {
         { name: 'ops', secret: 'fedcba9876543210fedc' },
       ],
       apiMaxBodyBytes: 65536,
+      apiRateLimitPerSecond: 5,
     } satisfies Config);
   });
 

@@ -36,7 +36,7 @@ const seen: { route: string; method: string; status: number }[] = [];
 
 async function call(
   base: string,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   route: string,
   path: string,
   body?: unknown,
@@ -192,6 +192,68 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
     expect(got.map((e) => e.data.message)).toEqual(['marker']);
   });
 
+  it('lists members page by page from any node (each once, with node, source and join time) and channels by prefix', async () => {
+    const sockets = await Promise.all(Array.from({ length: 60 }, (_, i) => connectClient(nodes[i % 3]!.url)));
+    const joinedFrom = Date.now();
+    await Promise.all(
+      sockets.map((s, i) => emitWithAck(s, 'join-channel', { data: { roomChannel: 'listed' }, source: { userName: `user-${i}` } })),
+    );
+    const seenIds: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `?limit=7${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const page = await call(nodes[pages % 3]!.url, 'GET', '/api/v1/channels/{channel}/members', `/api/v1/channels/listed/members${query}`);
+      expect(page.status).toBe(200);
+      const members = page.body.members as { clientId: string; nodeId: string; source: Record<string, string>; joinedAt: string }[];
+      expect(members.length).toBeLessThanOrEqual(7);
+      for (const m of members) {
+        const i = sockets.findIndex((s) => s.id === m.clientId);
+        expect(i).toBeGreaterThanOrEqual(0);
+        expect(m.nodeId).toBe(nodes[i % 3]!.nodeId);
+        expect(m.source).toEqual({ userName: `user-${i}`, clientId: m.clientId });
+        expect(Date.parse(m.joinedAt)).toBeGreaterThanOrEqual(joinedFrom - 1000);
+        seenIds.push(m.clientId);
+      }
+      cursor = page.body.nextCursor as string | null;
+      pages += 1;
+    } while (cursor !== null && pages < 100);
+    expect(seenIds.length).toBe(60);
+    expect(new Set(seenIds).size).toBe(60);
+    const bad = await call(nodes[0]!.url, 'GET', '/api/v1/channels/{channel}/members', '/api/v1/channels/listed/members?cursor=@@@');
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });
+    expect((await call(nodes[0]!.url, 'GET', '/api/v1/channels/{channel}/members', '/api/v1/channels/listed/members?limit=1001')).status).toBe(400);
+
+    const lister = await connectClient(nodes[1]!.url);
+    for (const channel of ['list-a', 'list-b', 'list-c', 'unlisted']) await emitWithAck(lister, 'join-channel', { data: { roomChannel: channel } });
+    await emitWithAck(sockets[0]!, 'join-channel', { data: { roomChannel: 'list-b' } });
+    const found = new Map<string, number>();
+    cursor = null;
+    pages = 0;
+    do {
+      const query: string = `?prefix=list-&limit=2${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const page = await call(nodes[pages % 3]!.url, 'GET', '/api/v1/channels', `/api/v1/channels${query}`);
+      expect(page.status).toBe(200);
+      for (const c of page.body.channels as { channel: string; onlineUsers: number }[]) found.set(c.channel, c.onlineUsers);
+      cursor = page.body.nextCursor as string | null;
+      pages += 1;
+    } while (cursor !== null && pages < 200);
+    expect(Object.fromEntries(found)).toEqual({ 'list-a': 1, 'list-b': 2, 'list-c': 1 });
+  });
+
+  it('closes a connection on whichever node holds it; the client is told by the server and does not reconnect', async () => {
+    const victim = await connectClient(nodes[2]!.url);
+    const reason = new Promise<string>((resolve) => victim.once('disconnect', resolve));
+    const answer = await call(nodes[0]!.url, 'DELETE', '/api/v1/connections/{clientId}', `/api/v1/connections/${victim.id!}`);
+    expect(answer).toMatchObject({ status: 200, body: { ok: true } });
+    expect(await reason).toBe('io server disconnect');
+    expect(victim.active).toBe(false);
+    const gone = await call(nodes[0]!.url, 'DELETE', '/api/v1/connections/{clientId}', `/api/v1/connections/${victim.id ?? 'gone'}x`);
+    expect(gone).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+    const topicName = await call(nodes[0]!.url, 'DELETE', '/api/v1/connections/{clientId}', `/api/v1/connections/${encodeURIComponent('c\u001flisted')}`);
+    expect(topicName).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });
+  });
+
   it('names the key that made each call in its logs and metric, never a secret', async () => {
     await call(nodes[0]!.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('logged'), { message: 'x' });
     await call(nodes[0]!.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('logged'), { message: 'x' }, null);
@@ -238,6 +300,28 @@ describe('HTTP API documentation and switches', () => {
     await vi.waitFor(() => expect(got.map((e) => e.data.message)).toEqual(['delivered']));
   });
 
+  it('API_RATE_LIMIT_PER_SECOND holds per key across nodes: bursts of twice the rate, then 429 with Retry-After', async () => {
+    const redis = await startTestRedis();
+    registerTeardown(() => redis.stop());
+    const [n1, n2] = await startCluster(2, { redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('api'), env: { API_KEYS, API_RATE_LIMIT_PER_SECOND: '5' } });
+    const startedAt = performance.now();
+    const answers = [];
+    for (let i = 0; i < 30; i++) answers.push(await call((i % 2 === 0 ? n1 : n2)!.url, 'GET', '/api/v1/channels/{channel}', '/api/v1/channels/rated'));
+    const elapsedSeconds = (performance.now() - startedAt) / 1000;
+    const allowed = answers.filter((a) => a.status === 200).length;
+    expect(allowed).toBeGreaterThanOrEqual(10);
+    expect(allowed).toBeLessThanOrEqual(10 + Math.ceil(5 * elapsedSeconds) + 1);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused.length).toBe(30 - allowed);
+    for (const r of refused) {
+      expect(r.body).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    // Another key has its own budget.
+    const other = API_KEYS.split(',')[1]!.split(':')[1]!;
+    expect((await call(n1!.url, 'GET', '/api/v1/channels/{channel}', '/api/v1/channels/rated', undefined, other)).status).toBe(200);
+  });
+
   it('one API publish costs one Redis publish', async () => {
     const redis = await startRedisProcess();
     registerTeardown(() => redis.stop());
@@ -248,8 +332,10 @@ describe('HTTP API documentation and switches', () => {
     const publishes = async (): Promise<number> => Number(/^cmdstat_publish:calls=(\d+)/m.exec(await admin.info('commandstats'))?.[1] ?? 0);
     const before = await publishes();
     for (let i = 0; i < 20; i++) {
-      await call(node.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('cost'), { message: String(i) });
+      expect((await call(node.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('cost'), { message: String(i) })).status).toBe(200);
     }
+    // The answer may overtake its publish (auto-pipelined on another connection): wait for the twentieth, then check no more came.
+    await vi.waitFor(async () => expect((await publishes()) - before).toBeGreaterThanOrEqual(20));
     expect((await publishes()) - before).toBe(20);
   });
 
@@ -258,16 +344,20 @@ describe('HTTP API documentation and switches', () => {
     const doc = (await (await fetch(`${node.url}/api/v1/openapi.json`)).json()) as OpenApiDocument;
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/v1/channels',
       '/api/v1/channels/{channel}',
+      '/api/v1/channels/{channel}/members',
       '/api/v1/channels/{channel}/messages',
       '/api/v1/channels/{channel}/rooms/{roomId}',
+      '/api/v1/channels/{channel}/rooms/{roomId}/members',
       '/api/v1/channels/{channel}/rooms/{roomId}/messages',
+      '/api/v1/connections/{clientId}',
       '/api/v1/publish',
     ]);
     for (const methods of Object.values(doc.paths)) {
       for (const operation of Object.values(methods)) {
         expect(operation.security).toEqual([{ bearer: [] }]);
-        for (const status of ['200', '401', '403', '500']) expect(Object.keys(operation.responses)).toContain(status);
+        for (const status of ['200', '401', '403', '429', '500']) expect(Object.keys(operation.responses)).toContain(status);
       }
     }
     const routesSeen = seen.filter((s) => s.route !== '/api/v1/nothing');

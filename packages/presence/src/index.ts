@@ -4,3 +4,4 @@ export { RedisPresenceStore, type RedisPresenceStoreOptions } from './redis-pres
 export { parseCountMessage } from './count-message.js';
 export { presenceKeys, type PresenceKeys, type TopicKeys } from './presence-keys.js';
 export type { RedisCommandClient } from './redis-scripts.js';
+export { InvalidCursorError } from './listing-cursor.js';

@@ -1,7 +1,10 @@
+import { InvalidCursorError, decodeCursor, encodeCursor } from './listing-cursor.js';
 import type {
   CountListener,
   LivenessState,
+  MemberEntry,
   Membership,
+  Page,
   PresenceChange,
   PresenceStore,
   ReapResult,
@@ -136,6 +139,39 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async count(topic: string): Promise<TopicCount> {
     return { topic, count: this.backend.topics.get(topic)?.size ?? 0, version: this.backend.currentVersion(topic) };
+  }
+
+  async members(topic: string, limit: number, cursor?: string): Promise<Page<MemberEntry>> {
+    const after = this.cursorKey(cursor);
+    const fields = [...(this.backend.topics.get(topic)?.keys() ?? [])].sort().filter((f) => after === undefined || f > after);
+    const page = fields.slice(0, limit);
+    const members = this.backend.topics.get(topic);
+    return {
+      items: page.map((field) => {
+        const [nodeId, connectionId] = splitOnce(field);
+        return { nodeId, connectionId, meta: members?.get(field) ?? '' };
+      }),
+      nextCursor: fields.length > limit ? encodeCursor({ k: page.at(-1)! }) : null,
+    };
+  }
+
+  async topics(prefix: string, limit: number, cursor?: string): Promise<Page<{ topic: string; count: number }>> {
+    const after = this.cursorKey(cursor);
+    const names = [...this.backend.topics.keys()]
+      .filter((t) => t.startsWith(prefix) && (after === undefined || t > after) && (this.backend.topics.get(t)?.size ?? 0) > 0)
+      .sort();
+    const page = names.slice(0, limit);
+    return {
+      items: page.map((topic) => ({ topic, count: this.backend.topics.get(topic)?.size ?? 0 })),
+      nextCursor: names.length > limit ? encodeCursor({ k: page.at(-1)! }) : null,
+    };
+  }
+
+  /** The key a memory cursor resumes after (pages are in key order). */
+  private cursorKey(cursor: string | undefined): string | undefined {
+    const position = decodeCursor(cursor);
+    if (position === undefined || (position.k !== undefined && typeof position.k !== 'string')) throw new InvalidCursorError();
+    return position.k;
   }
 
   onCounts(listener: CountListener): () => void {

@@ -43,6 +43,22 @@ export interface ReapResult {
 
 export type LivenessState = 'alive' | 'lost';
 
+/** One member of a topic, as `members` lists it. */
+export interface MemberEntry {
+  nodeId: string;
+  connectionId: string;
+  meta: string;
+}
+
+/**
+ * One page of a listing. `nextCursor` is null on the last page; a cursor is
+ * opaque and works on any store of the same backend (any node).
+ */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
 export type CountListener = (counts: readonly TopicCount[]) => void;
 
 export interface PresenceStore {
@@ -59,6 +75,21 @@ export interface PresenceStore {
 
   /** The topic's cluster-wide count: one O(1) read. */
   count(topic: string): Promise<TopicCount>;
+
+  /**
+   * A page of the topic's members: at most `limit`, each member once over a
+   * walk of a topic that does not change meanwhile (one that changes may
+   * show a member twice or miss one that joined or left during the walk).
+   * Bounded work per call, whatever the topic's size.
+   */
+  members(topic: string, limit: number, cursor?: string): Promise<Page<MemberEntry>>;
+
+  /**
+   * A page of the topics that have members and whose name starts with
+   * `prefix` (literally), with their counts: at most `limit`, possibly fewer
+   * (even none) with a `nextCursor` when the call's bounded work found no more.
+   */
+  topics(prefix: string, limit: number, cursor?: string): Promise<Page<{ topic: string; count: number }>>;
 
   /**
    * Subscribes to count changes made by any node (this one included) to the

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import type {
   CountListener,
   LivenessState,
+  MemberEntry,
   Membership,
+  Page,
   PresenceChange,
   PresenceStore,
   ReapResult,
@@ -13,6 +16,7 @@ import { withPresenceCommands, type PresenceCommands, type RedisCommandClient } 
 import { parseCountMessage } from './count-message.js';
 import { presenceKeys, type PresenceKeys } from './presence-keys.js';
 import { CountSubscriptions } from './count-subscriptions.js';
+import { InvalidCursorError, decodeCursor, encodeCursor, globEscape } from './listing-cursor.js';
 
 const SEP = '\u001f';
 
@@ -40,6 +44,11 @@ export interface RedisPresenceStoreOptions {
   /** Index entries read per step when reaping or sweeping (HSCAN COUNT). Default 500. */
   sweepChunkSize?: number;
 }
+
+/** SCAN/HSCAN calls one listing call makes at most: its cost is bounded, a sparse walk goes on in the cursor. */
+const MAX_SCAN_CALLS = 10;
+
+const serverName = (client: { options: { host?: string; port?: number } }): string => `${client.options.host ?? ''}:${client.options.port ?? 0}`;
 
 /** How many dead nodes one `reapDeadNodes` call takes on. */
 const REAP_NODES_PER_CALL = 8;
@@ -216,6 +225,75 @@ export class RedisPresenceStore implements PresenceStore {
     const keys = this.keys.topic(topic);
     const [count, version] = await this.subscriptions.gate(topic, () => this.redis.presenceTopicCount(keys.members, keys.version));
     return { topic, count, version: Number(version) };
+  }
+
+  async members(topic: string, limit: number, cursor?: string): Promise<Page<MemberEntry>> {
+    const position = decodeCursor(cursor);
+    if (position === undefined) throw new InvalidCursorError();
+    let scan = typeof position.c === 'string' ? position.c : '0';
+    let skip = typeof position.s === 'number' ? position.s : 0;
+    const key = this.keys.topic(topic).members;
+    const items: MemberEntry[] = [];
+    // HSCAN's COUNT is a hint (a small hash comes whole): trim to `limit` and keep the rest's place in the cursor.
+    for (let calls = 0; calls < MAX_SCAN_CALLS; calls++) {
+      const [next, flat] = await this.redis.hscan(key, scan, 'COUNT', Math.max(limit, 10));
+      const batch: MemberEntry[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const field = flat[i] as string;
+        const value = flat[i + 1] as string;
+        const at = field.indexOf(SEP);
+        const sep = value.indexOf(SEP);
+        batch.push({ nodeId: field.slice(0, at), connectionId: field.slice(at + 1), meta: sep === -1 ? '' : value.slice(sep + 1) });
+      }
+      const rest = batch.slice(skip);
+      const room = limit - items.length;
+      if (rest.length > room) {
+        items.push(...rest.slice(0, room));
+        return { items, nextCursor: encodeCursor({ c: scan, s: skip + room }) };
+      }
+      items.push(...rest);
+      skip = 0;
+      scan = next;
+      if (scan === '0') return { items, nextCursor: null };
+      if (items.length === limit) break;
+    }
+    return { items, nextCursor: encodeCursor({ c: scan, s: 0 }) };
+  }
+
+  async topics(prefix: string, limit: number, cursor?: string): Promise<Page<{ topic: string; count: number }>> {
+    const position = decodeCursor(cursor);
+    if (position === undefined) throw new InvalidCursorError();
+    // Every master in a cluster (in a stable order), the one server otherwise.
+    const servers = this.redis instanceof Cluster ? [...this.redis.nodes('master')].sort((a, b) => serverName(a).localeCompare(serverName(b))) : [this.redis];
+    let server = typeof position.m === 'number' ? position.m : 0;
+    let scan = typeof position.c === 'string' ? position.c : '0';
+    let skip = typeof position.s === 'number' ? position.s : 0;
+    const head = this.keys.topic('').members;
+    const [before, after] = [head.slice(0, head.indexOf('{t:') + 3), head.slice(head.indexOf('{t:') + 3)];
+    const pattern = `${globEscape(before)}${globEscape(prefix)}*${globEscape(after)}`;
+    const items: { topic: string; count: number }[] = [];
+    for (let calls = 0; calls < MAX_SCAN_CALLS && server < servers.length; calls++) {
+      const client = servers[server]!;
+      const [next, keys] = await client.scan(scan, 'MATCH', pattern, 'COUNT', Math.max(100, limit * 10));
+      const topics = keys.map((key) => key.slice(before.length, key.length - after.length)).filter((t) => t.startsWith(prefix));
+      const counts = await Promise.all(topics.map((topic) => client.hlen(this.keys.topic(topic).members)));
+      const batch = topics.map((topic, i) => ({ topic, count: counts[i]! })).filter((t) => t.count > 0);
+      const rest = batch.slice(skip);
+      const room = limit - items.length;
+      if (rest.length > room) {
+        items.push(...rest.slice(0, room));
+        return { items, nextCursor: encodeCursor({ m: server, c: scan, s: skip + room }) };
+      }
+      items.push(...rest);
+      skip = 0;
+      scan = next;
+      if (scan === '0') {
+        server += 1;
+        if (server >= servers.length) return { items, nextCursor: null };
+      }
+      if (items.length === limit) break;
+    }
+    return { items, nextCursor: encodeCursor({ m: server, c: scan, s: 0 }) };
   }
 
   onCounts(listener: CountListener): () => void {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { PresenceStore, TopicCount } from '../src/index.js';
+import { InvalidCursorError, type PresenceStore, type TopicCount } from '../src/index.js';
 
 /** What a contract run needs from an implementation. */
 export interface PresenceFixture {
@@ -236,6 +236,70 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
         expect((await reaper.reapDeadNodes()).removed).toEqual([]);
       }
       expect((await reaper.count('chan')).count).toBe(1);
+    });
+
+    it('lists a topic page by page: never more than the limit, every member once, with its meta', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? a : b).add('big', `c${i}`, `{"i":${i}}`)));
+      await a.add('small', 'only', '{"i":-1}');
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await b.members('big', 37, cursor);
+        expect(page.items.length).toBeLessThanOrEqual(37);
+        for (const m of page.items) {
+          expect(m.meta).toBe(`{"i":${m.connectionId.slice(1)}}`);
+          expect(m.nodeId).toBe(Number(m.connectionId.slice(1)) % 2 === 0 ? 'node-a' : 'node-b');
+          seen.push(m.connectionId);
+        }
+        cursor = page.nextCursor ?? undefined;
+        pages += 1;
+      } while (cursor !== undefined && pages < 200);
+      expect(seen.length).toBe(1000);
+      expect(new Set(seen).size).toBe(1000);
+      expect(pages).toBeGreaterThanOrEqual(28);
+      expect(await a.members('small', 100)).toEqual({ items: [{ nodeId: 'node-a', connectionId: 'only', meta: '{"i":-1}' }], nextCursor: null });
+      expect(await a.members('nobody', 100)).toEqual({ items: [], nextCursor: null });
+      await expect(a.members('big', 10, 'not-a-cursor!')).rejects.toBeInstanceOf(InvalidCursorError);
+    });
+
+    it('lists the topics with members under a literal prefix, page by page, with their counts', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      await Promise.all(Array.from({ length: 120 }, (_, i) => a.add(`c\u001fchat-${i}`, 'c1', '{}')));
+      await a.add('c\u001fchat-7', 'c2', '{}');
+      await a.add('c\u001fother', 'c1', '{}');
+      await a.add('c\u001fchat-gone', 'c1', '{}');
+      await a.remove('c\u001fchat-gone', 'c1');
+      await a.add('c\u001fa*b', 'c1', '{}');
+      await a.add('c\u001fa-b', 'c1', '{}');
+      const listed = new Map<string, number>();
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await a.topics('c\u001fchat-', 25, cursor);
+        expect(page.items.length).toBeLessThanOrEqual(25);
+        for (const t of page.items) {
+          expect(listed.has(t.topic)).toBe(false);
+          listed.set(t.topic, t.count);
+        }
+        cursor = page.nextCursor ?? undefined;
+        pages += 1;
+      } while (cursor !== undefined && pages < 500);
+      expect(listed.size).toBe(120);
+      expect(listed.get('c\u001fchat-7')).toBe(2);
+      expect(listed.get('c\u001fchat-0')).toBe(1);
+      const glob = [];
+      cursor = undefined;
+      do {
+        const page = await a.topics('c\u001fa*', 10, cursor);
+        glob.push(...page.items.map((t) => t.topic));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      expect(glob).toEqual(['c\u001fa*b']);
     });
 
     it('deregister removes only this node', async () => {

@@ -21,14 +21,22 @@ export interface RedisConnectionEvents {
 }
 
 /**
- * The node's three Redis connections:
+ * The node's Redis connections:
  * - `commands`: presence scripts. No offline queue: while Redis is down a
  *   call fails at once instead of piling up, so no client waits on it.
  * - `publisher`: the adapter's publishes. No offline queue either, and a
  *   failed publish is counted and dropped (cross-node delivery is at most
  *   once while Redis is down; local delivery goes on).
- * - `subscriber`: adapter and presence subscriptions; ioredis resubscribes
- *   after every reconnect.
+ * - `subscriber`: the adapter's subscriptions; ioredis resubscribes after
+ *   every reconnect.
+ * - `shardedSubscriber`: SSUBSCRIBE only (presence count channels). Redis
+ *   counts a connection's sharded subscriptions apart from its classic ones,
+ *   and ioredis leaves subscriber mode when a SUNSUBSCRIBE reply says 0, so
+ *   on a connection that also holds the classic adapter's PSUBSCRIBE the
+ *   next message broke it ("Command queue state error", a reconnect, and
+ *   the messages meanwhile lost). Its own connection in standalone and
+ *   Sentinel mode; in cluster mode the subscriber's per-master sharded
+ *   connections already are that.
  */
 /** A standalone or Sentinel-managed connection, or a Redis Cluster client (one connection per master). */
 export type RedisClient = Redis | Cluster;
@@ -38,6 +46,8 @@ export interface RedisConnections {
   publisher: RedisClient;
   /** In cluster mode, one subscriber connection per master for sharded subscriptions. */
   subscriber: RedisClient;
+  /** Sharded subscriptions only; the same object as `subscriber` in cluster mode. */
+  shardedSubscriber: RedisClient;
   close(): Promise<void>;
 }
 
@@ -179,6 +189,9 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     commands: createClient(topology, { ...failFast, connectionName: `${nodeId}:commands` }, false),
     publisher: createClient(topology, { ...failFast, connectionName: `${nodeId}:publisher` }, false),
     subscriber: createClient(topology, { ...base, connectionName: `${nodeId}:subscriber` }, true),
+    ...(topology.kind === 'cluster'
+      ? {}
+      : { shardedSubscriber: createClient(topology, { ...base, connectionName: `${nodeId}:sharded-subscriber` }, true) }),
   };
   /** Set by close(): from then on an ended connection stays ended. */
   let closing = false;
@@ -243,6 +256,7 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   clients.subscriber.on('messageBuffer', (channel: Buffer) => events.received(channel));
   clients.subscriber.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer) => events.received(channel));
   clients.subscriber.on('smessageBuffer', (channel: Buffer) => events.received(channel));
+  clients.shardedSubscriber?.on('smessageBuffer', (channel: Buffer) => events.received(channel));
 
   const all = Object.values(clients);
   for (const client of all) client.connect().catch(() => undefined);
@@ -255,6 +269,7 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   }
   return {
     ...clients,
+    shardedSubscriber: clients.shardedSubscriber ?? clients.subscriber,
     async close() {
       closing = true;
       await Promise.allSettled(all.map((client) => (client.status === 'ready' ? client.quit() : Promise.resolve(client.disconnect()))));

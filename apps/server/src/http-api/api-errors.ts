@@ -24,7 +24,7 @@ export function sendApiError(reply: FastifyReply, code: ErrorCode, message: stri
 /** The responses every authenticated route can give besides its own: for the OpenAPI document. */
 export function errorResponses(...codes: ErrorCode[]): Record<number, unknown> {
   const responses: Record<number, unknown> = {};
-  for (const code of ['UNAUTHORIZED', 'FORBIDDEN', 'INTERNAL', ...codes] as ErrorCode[]) {
+  for (const code of ['UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED', 'INTERNAL', ...codes] as ErrorCode[]) {
     responses[ERROR_CODE_INFO[code].httpStatus] = ApiErrorBody;
   }
   return responses;

@@ -12,7 +12,15 @@ import {
   BatchBody,
   BatchResults,
   ChannelParams,
+  ChannelsPage,
+  ChannelsQuery,
+  ConnectionParams,
   CountResponse,
+  MembersPage,
+  OkResponse,
+  PageQuery,
+  type ChannelsQuery as ChannelsQueryType,
+  type PageQuery as PageQueryType,
   PublishBody,
   PublishOk,
   RoomParams,
@@ -20,6 +28,10 @@ import {
   type PublishBody as PublishBodyType,
 } from './api-schemas.js';
 import { parseBatchItem } from './batch-item.js';
+import { InvalidCursorError, type MemberEntry, type Page } from '@realtime/presence';
+import { decodeIdentity } from '../envelopes.js';
+import { CHANNEL_TOPIC_PREFIX, parseTopic } from '../topics.js';
+import type { ApiRateLimiter } from './api-rate-limit.js';
 
 export interface ApiOptions {
   keys: readonly ApiKey[];
@@ -28,6 +40,12 @@ export interface ApiOptions {
   publish(keyName: string, item: PublishItem): Promise<PublishResult>;
   /** A topic's cluster-wide count; undefined when the store could not answer. */
   count(topic: string): Promise<number | undefined>;
+  /** The store's listings (they throw when the store cannot answer, InvalidCursorError for a foreign cursor). */
+  members(topic: string, limit: number, cursor?: string): Promise<Page<MemberEntry>>;
+  topics(prefix: string, limit: number, cursor?: string): Promise<Page<{ topic: string; count: number }>>;
+  /** Closes a connection wherever it is; false when no node has it; throws when the cluster cannot be asked. */
+  disconnect(clientId: string): Promise<boolean>;
+  rateLimit: ApiRateLimiter;
   metrics: Metrics;
 }
 
@@ -88,6 +106,12 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
         const key = authenticate(request.headers.authorization);
         if (key === undefined) return sendApiError(reply, ErrorCode.UNAUTHORIZED, 'send Authorization: Bearer <secret> of one of API_KEYS');
         request.apiKey = key;
+        const decision = await options.rateLimit.take(key.name);
+        if (!decision.allowed) {
+          return sendApiError(reply, ErrorCode.RATE_LIMITED, `API key "${key.name}" is over API_RATE_LIMIT_PER_SECOND`, {
+            'retry-after': String(decision.retryAfterSeconds),
+          });
+        }
       });
       api.addHook('onResponse', async (request, reply) => {
         const route = request.routeOptions.url ?? 'unknown';
@@ -202,6 +226,112 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
           const problem = idProblem(request.params.channel, request.params.roomId);
           if (problem !== undefined) return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, problem);
           return count(reply, roomTopic(request.params.channel, request.params.roomId));
+        },
+      );
+      /** `limit` of a listing (1-1000, default 100), or what is wrong with it. */
+      const pageSize = (raw: string | undefined): number | string => {
+        const limit = raw === undefined ? 100 : Number(raw);
+        return limit >= 1 && limit <= 1000 ? limit : 'limit must be 1-1000';
+      };
+      const listMembers = async (reply: FastifyReply, topic: string, query: PageQueryType): Promise<unknown> => {
+        const limit = pageSize(query.limit);
+        if (typeof limit === 'string') return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, limit);
+        try {
+          const page = await options.members(topic, limit, query.cursor);
+          return {
+            members: page.items.map((m) => {
+              const meta = decodeIdentity(m.meta);
+              return { clientId: m.connectionId, nodeId: m.nodeId, source: { ...meta.source, clientId: m.connectionId }, joinedAt: meta.joinedAt ?? null };
+            }),
+            nextCursor: page.nextCursor,
+          };
+        } catch (err) {
+          if (err instanceof InvalidCursorError) return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, err.message);
+          return sendApiError(reply, ErrorCode.UNAVAILABLE, 'Redis is unreachable: retry later');
+        }
+      };
+      const membersSchema = (summary: string, params: typeof ChannelParams | typeof RoomParams) => ({
+        summary,
+        description: 'Paged: at most `limit` per page, each member once over a walk; `nextCursor` works on any node.',
+        security,
+        params,
+        querystring: PageQuery,
+        response: { 200: MembersPage, ...errorResponses('INVALID_PAYLOAD', 'NOT_FOUND', 'UNAVAILABLE') },
+      });
+
+      api.get<{ Params: { channel: string }; Querystring: PageQueryType }>(
+        '/v1/channels/:channel/members',
+        { schema: membersSchema("A channel's members", ChannelParams) },
+        async (request, reply) => {
+          const problem = idProblem(request.params.channel);
+          if (problem !== undefined) return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, problem);
+          return listMembers(reply, channelTopic(request.params.channel), request.query);
+        },
+      );
+
+      api.get<{ Params: { channel: string; roomId: string }; Querystring: PageQueryType }>(
+        '/v1/channels/:channel/rooms/:roomId/members',
+        { schema: membersSchema("A room's members", RoomParams) },
+        async (request, reply) => {
+          const problem = idProblem(request.params.channel, request.params.roomId);
+          if (problem !== undefined) return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, problem);
+          return listMembers(reply, roomTopic(request.params.channel, request.params.roomId), request.query);
+        },
+      );
+
+      api.get<{ Querystring: ChannelsQueryType }>(
+        '/v1/channels',
+        {
+          schema: {
+            summary: 'Channels with members',
+            description:
+              'Paged, the prefix matched literally. A page may hold fewer than `limit` (even none) with a `nextCursor`: each call does bounded work.',
+            security,
+            querystring: ChannelsQuery,
+            response: { 200: ChannelsPage, ...errorResponses('INVALID_PAYLOAD', 'NOT_FOUND', 'UNAVAILABLE') },
+          },
+        },
+        async (request, reply) => {
+          const limit = pageSize(request.query.limit);
+          if (typeof limit === 'string') return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, limit);
+          try {
+            const page = await options.topics(CHANNEL_TOPIC_PREFIX + (request.query.prefix ?? ''), limit, request.query.cursor);
+            const channels = [];
+            for (const t of page.items) {
+              const topic = parseTopic(t.topic);
+              if (topic?.kind === 'channel') channels.push({ channel: topic.channel, onlineUsers: t.count });
+            }
+            return { channels, nextCursor: page.nextCursor };
+          } catch (err) {
+            if (err instanceof InvalidCursorError) return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, err.message);
+            return sendApiError(reply, ErrorCode.UNAVAILABLE, 'Redis is unreachable: retry later');
+          }
+        },
+      );
+
+      api.delete<{ Params: { clientId: string } }>(
+        '/v1/connections/:clientId',
+        {
+          schema: {
+            summary: 'Close a connection, on whichever node it is',
+            description: 'The client sees a server-side disconnect ("io server disconnect") and does not reconnect by itself.',
+            security,
+            params: ConnectionParams,
+            response: { 200: OkResponse, ...errorResponses('INVALID_PAYLOAD', 'NOT_FOUND', 'UNAVAILABLE') },
+          },
+        },
+        async (request, reply) => {
+          // A topic's name holds a control character: no id that passes can name a channel's or room's Socket.IO room.
+          const problem = checkId('clientId', request.params.clientId, options.limits.maxIdLength);
+          if (problem !== undefined) return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, problem);
+          let closed: boolean;
+          try {
+            closed = await options.disconnect(request.params.clientId);
+          } catch {
+            return sendApiError(reply, ErrorCode.UNAVAILABLE, 'the other nodes could not be asked (Redis unreachable): retry later');
+          }
+          if (!closed) return sendApiError(reply, ErrorCode.NOT_FOUND, `no node has a connection ${request.params.clientId}`);
+          return { ok: true };
         },
       );
       done();

@@ -59,3 +59,45 @@ export const BatchResults = Type.Object({
 export const CountResponse = Type.Object({
   onlineUsers: Type.Integer({ minimum: 0, description: 'cluster-wide: what members are told once it settles' }),
 });
+
+export const PageQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'page size, 1-1000 (default 100)' })),
+    cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type PageQuery = Static<typeof PageQuery>;
+
+export const ChannelsQuery = Type.Object(
+  {
+    prefix: Type.Optional(Type.String({ maxLength: 1024, description: 'only channels whose id starts with this (literally)' })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'page size, 1-1000 (default 100)' })),
+    cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type ChannelsQuery = Static<typeof ChannelsQuery>;
+
+const NextCursor = Type.Union([Type.String(), Type.Null()], { description: 'null on the last page; opaque, valid on any node' });
+
+export const MembersPage = Type.Object({
+  members: Type.Array(
+    Type.Object({
+      clientId: Type.String(),
+      nodeId: Type.String(),
+      source: Type.Record(Type.String(), Type.String()),
+      joinedAt: Type.Union([Type.String(), Type.Null()], { description: 'server time of the join' }),
+    }),
+  ),
+  nextCursor: NextCursor,
+});
+
+export const ChannelsPage = Type.Object({
+  channels: Type.Array(Type.Object({ channel: Type.String(), onlineUsers: Type.Integer({ minimum: 1 }) })),
+  nextCursor: NextCursor,
+});
+
+export const ConnectionParams = Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 1024, description: 'the socket id (clientId)' }) });
+
+export const OkResponse = Type.Object({ ok: Type.Literal(true) });
