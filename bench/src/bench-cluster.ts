@@ -61,12 +61,22 @@ async function startNode(
   return { node: { pid: child.pid as number, url: `http://127.0.0.1:${p}`, inspectorUrl: inspector }, child };
 }
 
-/** Starts `count` nodes of one implementation on one Redis, each its own process. */
+/** Where the nodes' Redis is: one server (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES, ours only). */
+export type BenchRedisTarget = { redisUrl: string } | { redisClusterNodes: string };
+
+function redisEnv(implementation: Implementation, target: BenchRedisTarget): Record<string, string> {
+  if ('redisUrl' in target) return { REDIS_URL: target.redisUrl };
+  if (implementation !== 'ours') throw new Error('the baseline runs on one Redis server only (REDIS_URL)');
+  // Empty, not inherited: the server refuses REDIS_URL and REDIS_CLUSTER_NODES together.
+  return { REDIS_URL: '', REDIS_SENTINELS: '', REDIS_CLUSTER_NODES: target.redisClusterNodes };
+}
+
+/** Starts `count` nodes of one implementation on one Redis (or one Redis Cluster), each its own process. */
 export async function startBenchCluster(
   implementation: Implementation,
-  options: { count: number; redisUrl: string; keyPrefix: string; env?: Record<string, string> },
+  options: BenchRedisTarget & { count: number; keyPrefix: string; env?: Record<string, string> },
 ): Promise<BenchCluster> {
-  const env = { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: options.keyPrefix, ...options.env };
+  const env = { ...redisEnv(implementation, options), REDIS_KEY_PREFIX: options.keyPrefix, ...options.env };
   const started = await Promise.all(Array.from({ length: options.count }, (_, i) => startNode(implementation, i + 1, env)));
   return {
     implementation,

@@ -7,7 +7,15 @@ export interface BenchRedis {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+/** One redis-server child process. */
+export interface RedisServerProcess {
+  port: number;
+  pid: number;
+  /** SIGKILL, resolved once it has exited. */
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -18,30 +26,42 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startBenchRedis(): Promise<BenchRedis> {
-  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    throw new Error('the benchmark starts its own Redis: install redis-server (apt-get install redis-server)');
+export function requireBinary(name: 'redis-server' | 'redis-cli'): void {
+  if (spawnSync(name, ['--version'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error(`the benchmark starts its own Redis: install ${name} (apt-get install redis-server)`);
   }
-  const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+}
+
+/** Starts `redis-server` on `port` (no persistence) with `extraArgs`; resolves once it accepts connections. */
+export async function spawnRedisServer(port: number, extraArgs: readonly string[] = []): Promise<RedisServerProcess> {
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('Ready to accept connections')) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
+    child.once('exit', (code) => reject(new Error(`redis-server on port ${port} exited (${code}): ${output}`)));
   });
   child.stdout?.resume();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    port,
+    pid: child.pid as number,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGKILL');
       }),
   };
+}
+
+export async function startBenchRedis(): Promise<BenchRedis> {
+  requireBinary('redis-server');
+  const server = await spawnRedisServer(await freePort());
+  return { url: `redis://127.0.0.1:${server.port}`, stop: () => server.stop() };
 }

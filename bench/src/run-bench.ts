@@ -5,10 +5,13 @@
  * order flips every repetition), drives both with the load tester, and
  * prints one table of medians, spreads and ratios. Writes bench/RESULTS.md.
  *
+ * `--redis cluster` (redis-modes.ts) runs ours on a local Redis Cluster
+ * against ours on the standalone Redis instead, or after it with
+ * `--redis standalone,cluster`.
+ *
  * Absolute figures move between machines and hours; only ratios from one
  * run mean anything.
  */
-import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +21,10 @@ import { startBenchCluster, type BenchCluster, type Implementation } from './ben
 import { heapPerIdleConnection } from './idle-memory.js';
 import { cpuMeter } from './process-cpu.js';
 import { redisCostPerMessage } from './redis-cost.js';
+import { startBenchRedisCluster, type BenchRedisCluster } from './redis-cluster-process.js';
+import { REDIS_MODE_SECTIONS, runRedisModes, SETTLE_MS, type RedisModesResult } from './redis-modes.js';
 import { startBenchRedis } from './redis-server-process.js';
+import { writeResults } from './results-file.js';
 import { formatNumber, formatSummary, summarize, type Summary } from './statistics.js';
 
 const { values: args } = parseArgs({
@@ -26,24 +32,54 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '3' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    redis: { type: 'string', default: 'standalone' },
     out: { type: 'string', default: fileURLToPath(new URL('../RESULTS.md', import.meta.url)) },
     help: { type: 'boolean', default: false },
   },
 });
 
-if (args.help) {
-  process.stdout.write(`npm run bench -- [--reps N] [--quick] [--only fanout,rooms,join-storm,connect,memory] [--out FILE]
-  --reps N   repetitions of every measurement, ours and baseline alternating (default 3)
+const HELP = `npm run bench -- [--redis standalone|cluster|standalone,cluster] [--reps N] [--quick] [--only fanout,rooms,join-storm,connect,memory] [--out FILE]
+  --redis    which comparison to run (default standalone):
+               standalone  ours vs the baseline (plain socket.io + @socket.io/redis-adapter), both on one
+                           redis-server: every section
+               cluster     ours on a local Redis Cluster (3 masters + 3 replicas, REDIS_CLUSTER_NODES:
+                           sharded pub/sub) vs ours on one redis-server (classic adapter) as the reference,
+                           alternating in the same run: the fanout and rooms knees (rooms room-local: every
+                           room's members on one node), server CPU per delivery, Redis CPU per message, and
+                           each node's inbound broker messages per message published. The baseline is
+                           standalone-only and not part of it.
+               standalone,cluster  both, one after the other
+  --reps N   repetitions of every measurement, alternating (default 3)
   --quick    smaller populations and shorter runs (a smoke run, not a result)
-  --only     run only these sections
-  --out      where to write the results table (default bench/RESULTS.md)
-`);
+  --only     run only these sections (--redis cluster: fanout and rooms)
+  --out      where to write the results (default bench/RESULTS.md); each --redis comparison rewrites
+             only its own table and keeps the other's
+`;
+
+if (args.help) {
+  process.stdout.write(HELP);
   process.exit(0);
 }
 
+function usage(message: string): never {
+  process.stderr.write(`npm run bench: ${message} (see --help)\n`);
+  process.exit(2);
+}
+
+const ALL_SECTIONS = ['fanout', 'rooms', 'join-storm', 'connect', 'memory'];
 const reps = Number(args.reps);
+if (!Number.isInteger(reps) || reps < 1) usage(`--reps must be a whole number ≥ 1, got "${args.reps}"`);
 const quick = args.quick === true;
-const sections = new Set((args.only ?? 'fanout,rooms,join-storm,connect,memory').split(','));
+const sections = new Set((args.only ?? ALL_SECTIONS.join(',')).split(','));
+const unknownSections = [...sections].filter((s) => !ALL_SECTIONS.includes(s));
+if (unknownSections.length > 0) usage(`--only: unknown section ${unknownSections.join(', ')}; sections are ${ALL_SECTIONS.join(', ')}`);
+const suites = new Set(args.redis.split(',').map((s) => s.trim()));
+const unknownSuites = [...suites].filter((s) => s !== 'standalone' && s !== 'cluster');
+if (unknownSuites.length > 0 || suites.size === 0) usage(`--redis must be standalone, cluster or standalone,cluster, got "${args.redis}"`);
+const clusterSections = new Set(REDIS_MODE_SECTIONS.filter((s) => sections.has(s)));
+if (suites.has('cluster') && clusterSections.size === 0) {
+  usage(`--redis cluster runs the ${REDIS_MODE_SECTIONS.join(' and ')} sections; --only names neither`);
+}
 const IMPLEMENTATIONS: readonly Implementation[] = ['ours', 'baseline'];
 
 function log(line: string): void {
@@ -255,8 +291,10 @@ async function memory(impl: Implementation): Promise<void> {
 }
 
 const started = Date.now();
+const seconds = { standalone: 0, cluster: 0 };
+let redisModes: RedisModesResult | undefined;
 try {
-  for (let rep = 0; rep < reps; rep++) {
+  for (let rep = 0; rep < (suites.has('standalone') ? reps : 0); rep++) {
     const order = rep % 2 === 0 ? IMPLEMENTATIONS : [...IMPLEMENTATIONS].reverse();
     log(`repetition ${rep + 1} of ${reps} (${order.join(' then ')})`);
     for (const impl of order) {
@@ -272,6 +310,27 @@ try {
       if (sections.has('connect')) await connect(impl);
       if (sections.has('memory')) await memory(impl);
     }
+  }
+  seconds.standalone = Math.round((Date.now() - started) / 1000);
+  if (suites.has('cluster')) {
+    const clusterStarted = Date.now();
+    log('starting a Redis Cluster (3 masters + 3 replicas)');
+    const redisCluster: BenchRedisCluster = await startBenchRedisCluster();
+    try {
+      redisModes = await runRedisModes({
+        quick,
+        reps,
+        sections: clusterSections,
+        modes: {
+          standalone: { target: { redisUrl: redis.url }, servers: [new URL(redis.url).host] },
+          cluster: { target: { redisClusterNodes: redisCluster.nodes }, servers: redisCluster.nodes.split(',') },
+        },
+        log,
+      });
+    } finally {
+      await redisCluster.stop();
+    }
+    seconds.cluster = Math.round((Date.now() - clusterStarted) / 1000);
   }
 } finally {
   admin.disconnect();
@@ -308,7 +367,7 @@ Medians of ${reps} repetition(s), (min–max) in brackets. ${quick ? '**Quick ru
 
 - Date: ${new Date().toISOString()}
 - Machine: ${cpus().length} cores (${cpuModel}), Node ${process.version}
-- Run time: ${Math.round((Date.now() - started) / 1000)} s
+- Run time: ${seconds.standalone} s
 - Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\`
 
 ${header}
@@ -316,5 +375,38 @@ ${lines.join('\n')}
 
 Figures are whole-system: the load generator (2 worker processes), both server nodes and Redis share the machine's cores, so a saturated generator caps both implementations alike. Only ratios from one run count.
 `;
-writeFileSync(args.out, markdown);
-process.stdout.write(`\n${header}\n${lines.join('\n')}\n\nWritten to ${args.out}\n`);
+const clusterMarkdown =
+  redisModes === undefined
+    ? undefined
+    : `## Redis standalone vs Redis Cluster (ours only)
+
+Ours, ${redisModes.nodes} nodes, on one redis-server (ADAPTER_MODE=classic, the default there: every node receives every broadcast) and on a local Redis Cluster of 3 masters + 3 replicas (REDIS_CLUSTER_NODES; ADAPTER_MODE=sharded, the default there: one sharded channel per topic, subscribed only while a node has members in it), same machine, same run, alternating.
+The baseline (plain socket.io + @socket.io/redis-adapter) runs on standalone Redis only: its figures are in the ours/baseline table.
+Medians of ${reps} repetition(s), (min–max) in brackets. ${quick ? '**Quick run (--quick): smaller populations, not a result.**' : ''}
+
+- Date: ${new Date().toISOString()}
+- Machine: ${cpus().length} cores (${cpuModel}), Node ${process.version}
+- Run time: ${seconds.cluster} s
+- Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\`
+
+${redisModes.header}
+${redisModes.lines.join('\n')}
+
+- fanout: one channel, its members spread over both nodes, so every message has to reach both whatever the adapter. rooms: \`--placement room-local\`, every member of a room (its senders too) on one node, so with sharded subscriptions a node should receive almost none of the other node's rooms' traffic.
+- Knee: the highest rate step with nothing lost and p99 ≤ 100 ms (same steps as the ours/baseline table). Every other figure is read over the sending window of each load test only: from every client joined (+ ${SETTLE_MS / 1000} s for join announcements to settle) to the end of the drain, clients still connected (the load tester's onPhase hooks); connects, joins and disconnects are outside it.
+- Server CPU: the rise of both nodes' \`process_cpu_seconds_total\` (their /metrics), per delivery received by a client, at the knee step. Redis CPU: the rise of used_cpu_user + used_cpu_sys (INFO cpu) of every redis-server of that mode (1, or 3 masters + 3 replicas), per message published, at the knee step (the lowest step when even that one missed p99 ≤ 100 ms). Redis CPU includes what Redis does anyway over the window (cluster bus, replication, the nodes' heartbeats), which weighs most at fanout's low message rates.
+- Inbound broadcasts: the rise of a node's \`realtime_broker_messages_received_total{kind="broadcast"}\` (what it received from Redis pub/sub for the adapter), per message published by all nodes, over every step. It includes the node's own messages coming back from Redis; "of them other nodes' publications" subtracts what the node's own clients published (in fanout, where its publishers, clients 0 … publishers−1, happen to be).
+`;
+writeResults(args.out, {
+  ...(suites.has('standalone') ? { standalone: markdown } : {}),
+  ...(clusterMarkdown === undefined ? {} : { cluster: clusterMarkdown }),
+});
+const printed = [
+  ...(suites.has('standalone') ? [`${header}\n${lines.join('\n')}`] : []),
+  ...(redisModes === undefined
+    ? []
+    : [
+        `Redis standalone vs Redis Cluster (ours only; the baseline is standalone-only):\n\n${redisModes.header}\n${redisModes.lines.join('\n')}`,
+      ]),
+];
+process.stdout.write(`\n${printed.join('\n\n')}\n\nWritten to ${args.out}\n`);

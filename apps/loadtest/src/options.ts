@@ -8,6 +8,18 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export const TRANSPORT_MODES = ['websocket', 'polling', 'both'] as const;
 export type TransportMode = (typeof TRANSPORT_MODES)[number];
 
+/**
+ * Which target each client connects to. `spread`: client i on target i mod N
+ * (so every room spans the nodes). `room-local` (rooms): every member of room
+ * r, its senders included, on target r mod N, so no message has to cross
+ * nodes to reach its room.
+ */
+export const PLACEMENTS = ['spread', 'room-local'] as const;
+export type Placement = (typeof PLACEMENTS)[number];
+
+/** Phases a caller can hook (programmatic `onPhase`, messaging scenarios). */
+export type HookedPhase = 'sending' | 'drained';
+
 /** The smallest `size`: the sequence/time prefix every message carries takes up to this many bytes. */
 export const MIN_MESSAGE_SIZE = 32;
 /** The server's default MAX_MESSAGE_BYTES. */
@@ -29,6 +41,8 @@ export interface LoadTestOptions {
   channels?: number;
   roomsPerChannel?: number;
   membersPerRoom?: number;
+  /** Which target each client connects to (rooms); see {@link PLACEMENTS}. */
+  placement?: Placement;
   /** Messages sent per second, over all publishers and workers. */
   rate?: number;
   /** Bytes of `data.message`, the sequence/time prefix included. */
@@ -59,6 +73,15 @@ export interface LoadTestOptions {
   onProgress?: (snapshot: ProgressSnapshot) => void;
   /** Programmatic only: aborts the run (runLoadTest rejects with LoadTestRunError). */
   signal?: AbortSignal;
+  /**
+   * Programmatic only, messaging scenarios (fanout, rooms, churn): awaited
+   * with `sending` once every client has connected and joined, before the
+   * first message (warm-up included) is sent, and with `drained` once the
+   * drain is over, before any client disconnects. Between the two there is
+   * only the message traffic, so a caller can read server counters (CPU,
+   * `/metrics`) around it. A hook that throws fails the run (LoadTestRunError).
+   */
+  onPhase?: (phase: HookedPhase) => void | Promise<void>;
 }
 
 /** Options after defaults and validation; durations in milliseconds. Plain data (sent to worker processes). */
@@ -71,6 +94,7 @@ export interface ResolvedOptions {
   channels: number;
   roomsPerChannel: number;
   membersPerRoom: number;
+  placement: Placement;
   rate: number;
   size: number;
   durationMs: number | null;
@@ -92,7 +116,7 @@ export class LoadTestOptionsError extends Error {
   override readonly name = 'LoadTestOptionsError';
 }
 
-type OptionKey = Exclude<keyof LoadTestOptions, 'onProgress' | 'signal'>;
+type OptionKey = Exclude<keyof LoadTestOptions, 'onProgress' | 'signal' | 'onPhase'>;
 
 export interface OptionSpec {
   key: OptionKey;
@@ -161,6 +185,14 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     value: 'N',
     defaultText: '10',
     description: 'members of each room (rooms)',
+    scenarios: ['rooms'],
+  },
+  {
+    key: 'placement',
+    flag: '--placement',
+    value: 'MODE',
+    defaultText: 'spread',
+    description: 'spread: client i on target i mod N; room-local: every member of room r (senders too) on target r mod N (rooms)',
     scenarios: ['rooms'],
   },
   {
@@ -254,6 +286,7 @@ const DEFAULTS = {
   channels: 1,
   roomsPerChannel: 10,
   membersPerRoom: 10,
+  placement: 'spread' as Placement,
   rate: 20,
   size: 100,
   durationMs: 10_000,
@@ -344,6 +377,14 @@ export function resolveOptions(input: LoadTestOptions): ResolvedOptions {
   const roomsPerChannel = integer('roomsPerChannel', input.roomsPerChannel, DEFAULTS.roomsPerChannel, 1, 100_000);
   const membersPerRoom = integer('membersPerRoom', input.membersPerRoom, DEFAULTS.membersPerRoom, 1, 100_000);
 
+  const placement = oneOf('placement', input.placement, PLACEMENTS, DEFAULTS.placement);
+  if (placement === 'room-local' && channels * roomsPerChannel < targets.length) {
+    fail(
+      `--placement room-local puts each room on one target: ${channels * roomsPerChannel} room(s) leave ${targets.length - channels * roomsPerChannel} of ${targets.length} targets without clients; ` +
+        'add rooms (--channels, --rooms-per-channel) or targets',
+    );
+  }
+
   let clients: number;
   if (scenario === 'rooms') {
     const needed = channels * roomsPerChannel * membersPerRoom;
@@ -391,6 +432,7 @@ export function resolveOptions(input: LoadTestOptions): ResolvedOptions {
     channels,
     roomsPerChannel,
     membersPerRoom,
+    placement,
     rate,
     size: integer('size', input.size, DEFAULTS.size, MIN_MESSAGE_SIZE, MAX_MESSAGE_SIZE),
     durationMs,

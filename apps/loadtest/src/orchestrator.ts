@@ -1,5 +1,5 @@
 import { nowMs } from './clock.js';
-import { messageCounts, type ResolvedOptions } from './options.js';
+import { messageCounts, type HookedPhase, type ResolvedOptions } from './options.js';
 import { forkWorker, inProcessPair, type ParentEnd } from './worker/link.js';
 import type { WorkerMessage, WorkerResult, WorkerTick } from './worker/protocol.js';
 import { runWorker } from './worker/run-worker.js';
@@ -22,7 +22,12 @@ export function runBoundMs(options: ResolvedOptions): number {
 export interface OrchestratorHooks {
   onTick(tick: WorkerTick): void;
   onResult(result: WorkerResult): void;
+  /** Awaited before the release of the barrier that starts `phase` (see LoadTestOptions.onPhase). */
+  onPhase?: ((phase: HookedPhase) => void | Promise<void>) | undefined;
 }
+
+/** The barriers of runMessaging that a caller's onPhase hook runs at. */
+const HOOKED_BARRIERS: Readonly<Record<string, HookedPhase>> = { ready: 'sending', drained: 'drained' };
 
 /**
  * Starts the workers (in this process for --workers 1, else forked), passes
@@ -73,8 +78,26 @@ export async function orchestrate(
           barriers.set(message.name, arrived);
           if (Object.keys(arrived).length === ends.length) {
             barriers.delete(message.name);
-            const at = nowMs() + START_LEAD_MS;
-            for (const end of ends) end.send({ type: 'release', name: message.name, payloads: arrived, at });
+            const release = (): void => {
+              if (finished) return;
+              const at = nowMs() + START_LEAD_MS;
+              for (const end of ends) end.send({ type: 'release', name: message.name, payloads: arrived, at });
+            };
+            const phase = HOOKED_BARRIERS[message.name];
+            const hook = hooks.onPhase;
+            if (phase === undefined || hook === undefined) {
+              release();
+              break;
+            }
+            Promise.resolve()
+              .then(() => hook(phase))
+              .then(release, (err: unknown) =>
+                finish(
+                  new LoadTestRunError(`the onPhase hook failed at "${phase}": ${err instanceof Error ? err.message : String(err)}`, {
+                    cause: err,
+                  }),
+                ),
+              );
           }
           break;
         }

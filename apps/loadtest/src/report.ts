@@ -3,6 +3,7 @@ import { mergeFailures, type FailureSummary } from './failures.js';
 import { mergeHistograms, percentilesOf, type LatencyPercentiles } from './latency-recorder.js';
 import { accountLosses } from './loss-accounting.js';
 import { messageCounts, type ResolvedOptions, type ScenarioName } from './options.js';
+import { clientsPerTarget as placedClients } from './placement.js';
 import { mergeChurn, type ChurnWorkerStats } from './scenarios/churn.js';
 import { stormChecks } from './scenarios/storm-checks.js';
 import { mergePresence, type PresenceReport } from './scenarios/storm-report.js';
@@ -21,8 +22,10 @@ export interface RateStats {
 
 export interface TargetReport {
   target: string;
-  /** Clients assigned to this target (round-robin). */
+  /** Clients assigned to this target (per --placement). */
   clients: number;
+  /** Messages sent by clients of this target (warm-up and refusals included, as `messages.sent`): what this node published. */
+  messagesSent: number;
   /** Deliveries received by clients of this target. */
   deliveries: number;
   measuredDeliveries: number;
@@ -202,7 +205,8 @@ export function buildReport({ options, results, startedAt, endedAt, runStart, ti
   if (foreign > 0) warnings.push(`${foreign} messages on the run's channels were not the load tester's`);
 
   const { json: _json, html: _html, quiet: _quiet, ...reportOptions } = options;
-  const clientsPerTarget = options.targets.map((_, t) => Math.floor(options.clients / targets) + (t < options.clients % targets ? 1 : 0));
+  const clientsPerTarget = placedClients(options);
+  const streams = results.flatMap((r) => r.streams);
   const second = (at: number | null): number | null => (at === null ? null : Math.floor((at - runStart) / 1000));
   return {
     tool: 'realtime-loadtest',
@@ -249,6 +253,7 @@ export function buildReport({ options, results, startedAt, endedAt, runStart, ti
       return {
         target,
         clients: clientsPerTarget[t] as number,
+        messagesSent: sum(streams.filter((s) => s.target === t).map((s) => s.sentAt.length)),
         deliveries: sum(results.map((r) => r.deliveries.perTarget[t] ?? 0)),
         measuredDeliveries: measured,
         deliveriesPerSecond: seconds > 0 ? Math.round(measured / seconds) : 0,

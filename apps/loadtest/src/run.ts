@@ -38,6 +38,7 @@ export async function runLoadTest(input: LoadTestOptions): Promise<LoadTestRepor
           timeline.addBuckets(result.timeline);
           progress.workerFinished(result.worker);
         },
+        onPhase: input.onPhase,
       },
       input.signal,
     );

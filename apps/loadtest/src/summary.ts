@@ -45,7 +45,7 @@ export function formatSummary(report: LoadTestReport): string {
   const messaging = ['fanout', 'rooms', 'churn'].includes(report.scenario);
   const what =
     report.scenario === 'rooms'
-      ? `${o.channels * o.roomsPerChannel} rooms × ${o.membersPerRoom} members`
+      ? `${o.channels * o.roomsPerChannel} rooms × ${o.membersPerRoom} members${o.placement === 'room-local' ? ' (room-local: each room on one target)' : ''}`
       : report.scenario === 'fanout' || report.scenario === 'churn'
         ? `${o.publishers} publisher${o.publishers === 1 ? '' : 's'}`
         : '';

@@ -120,6 +120,65 @@ describe('realtime-loadtest against a 2-node cluster', () => {
     expectSanePercentiles(report.latency);
   });
 
+  it('rooms --placement room-local: every room on one node, its senders too; onPhase runs with everyone joined and still connected', async () => {
+    const gauge = (text: string, name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const nodes = (): Promise<{ sockets: number; rooms: number }[]> =>
+      Promise.all(
+        urls.map(async (url) => {
+          const text = await (await fetch(`${url}/metrics`)).text();
+          return { sockets: gauge(text, 'realtime_connected_sockets'), rooms: gauge(text, 'realtime_rooms') };
+        }),
+      );
+    const seen: { phase: string; nodes: { sockets: number; rooms: number }[] }[] = [];
+    const report = await runLoadTest({
+      targets: urls,
+      scenario: 'rooms',
+      channels: 1,
+      roomsPerChannel: 3,
+      membersPerRoom: 2,
+      placement: 'room-local',
+      rate: 30,
+      messages: 30,
+      warmup: '0s',
+      quiet: true,
+      onPhase: async (phase) => {
+        seen.push({ phase, nodes: await nodes() });
+      },
+    });
+    expectClean(report);
+    // Rooms 0 and 2 (4 clients) on the first node, room 1 (2 clients) on the second, as the nodes
+    // themselves count them; spread would put 3 clients on each and every room on both.
+    const placed = [
+      { sockets: 4, rooms: 2 },
+      { sockets: 2, rooms: 1 },
+    ];
+    expect(seen).toEqual([
+      { phase: 'sending', nodes: placed },
+      { phase: 'drained', nodes: placed },
+    ]);
+    expect(report.perTarget.map((t) => t.clients)).toEqual([4, 2]);
+    // Message k goes to room k mod 3 from one of its members: the first node published rooms 0 and 2's 20, the second room 1's 10.
+    expect(report.perTarget.map((t) => t.messagesSent)).toEqual([20, 10]);
+    expect(report.perTarget.map((t) => t.deliveries)).toEqual([40, 20]);
+    expect(report.deliveries.expected).toBe(30 * 2);
+  });
+
+  it('an onPhase hook that throws fails the run, saying where', async () => {
+    const run = runLoadTest({
+      targets: urls,
+      scenario: 'fanout',
+      clients: 2,
+      rate: 20,
+      messages: 5,
+      warmup: '0s',
+      quiet: true,
+      onPhase: (phase) => {
+        if (phase === 'drained') throw new Error('scrape failed');
+      },
+    });
+    await expect(run).rejects.toThrow(/the onPhase hook failed at "drained": scrape failed/);
+  });
+
   it('join-storm: 100 clients join at once; every count settles at 100, never goes down, every join acknowledged', async () => {
     const report = await runLoadTest({ targets: urls, scenario: 'join-storm', clients: 100, connectRate: 1000, drain: '5s', quiet: true });
     expectClean(report);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CliUsageError, helpText, parseCliArgs } from '../src/cli-args.js';
 import { formatDuration, parseDuration } from '../src/duration.js';
 import { LoadTestOptionsError, messageCounts, OPTION_SPECS, resolveOptions, type LoadTestOptions } from '../src/options.js';
+import { clientsPerTarget, targetOf } from '../src/placement.js';
 
 function rejects(options: LoadTestOptions, message: RegExp): void {
   expect(() => resolveOptions(options)).toThrow(LoadTestOptionsError);
@@ -32,6 +33,7 @@ describe('resolveOptions', () => {
       clients: 100,
       connectRate: 500,
       transport: 'websocket',
+      placement: 'spread',
       rate: 20,
       size: 100,
       durationMs: 10_000,
@@ -64,6 +66,24 @@ describe('resolveOptions', () => {
     expect(o.clients).toBe(24);
     expect(resolveOptions({ scenario: 'rooms', channels: 2, roomsPerChannel: 3, membersPerRoom: 4, clients: 24 }).clients).toBe(24);
     rejects({ scenario: 'rooms', channels: 2, roomsPerChannel: 3, membersPerRoom: 4, clients: 10 }, /2 × 3 × 4 = 24\); drop --clients 10/);
+  });
+
+  it('places clients round-robin by default, or every room on one target with --placement room-local', () => {
+    const targets = 'http://a:1,http://b:2,http://c:3';
+    const rooms = { scenario: 'rooms', channels: 2, roomsPerChannel: 2, membersPerRoom: 3, targets } as const;
+    const spread = resolveOptions(rooms);
+    expect(Array.from({ length: 12 }, (_, i) => targetOf(spread, i))).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    expect(clientsPerTarget(spread)).toEqual([4, 4, 4]);
+    const local = resolveOptions({ ...rooms, placement: 'room-local' });
+    // Room r (members 3r … 3r+2) on target r mod 3.
+    expect(Array.from({ length: 12 }, (_, i) => targetOf(local, i))).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 0]);
+    expect(clientsPerTarget(local)).toEqual([6, 3, 3]);
+    rejects({ ...rooms, placement: 'nearby' as never }, /--placement must be one of spread, room-local, got "nearby"/);
+    rejects(
+      { ...rooms, channels: 1, placement: 'room-local' },
+      /--placement room-local puts each room on one target: 2 room\(s\) leave 1 of 3 targets without clients/,
+    );
+    rejects({ scenario: 'fanout', placement: 'room-local' }, /--placement does not apply to --scenario fanout \(it is used by rooms\)/);
   });
 
   it('refuses options that do not apply to the scenario, saying which do', () => {
@@ -160,12 +180,14 @@ describe('parseCliArgs', () => {
       '5',
       '--members-per-room',
       '3',
+      '--placement',
+      'room-local',
       '--duration',
       '2m',
     ]);
     expect(args).toEqual({
       help: false,
-      options: { scenario: 'rooms', channels: 2, roomsPerChannel: 5, membersPerRoom: 3, duration: '2m' },
+      options: { scenario: 'rooms', channels: 2, roomsPerChannel: 5, membersPerRoom: 3, placement: 'room-local', duration: '2m' },
     });
   });
 

@@ -21,7 +21,9 @@ export interface MessagingPlan {
  *    its sender's worker (so workers share the rate without talking);
  * 3. after the last message and its acknowledgements, the workers swap how
  *    their streams ended, and drain until every member has everything or
- *    the drain time is up.
+ *    the drain time is up; then wait for each other once more, still
+ *    connected.
+ * The caller's onPhase hook runs at the `ready` (`sending`) and `drained` barriers.
  */
 export async function runMessaging(ctx: WorkerContext, plan: MessagingPlan): Promise<void> {
   const { options } = ctx;
@@ -50,6 +52,8 @@ export async function runMessaging(ctx: WorkerContext, plan: MessagingPlan): Pro
 
   const ends = await ctx.barrier<StreamEnd[]>('sent', ctx.streamEnds());
   await ctx.drain(ends.payloads.flat(), ends.at + options.drainMs);
+  // Every worker drained, nobody has disconnected yet: the caller's `drained` hook runs here.
+  await ctx.barrier('drained', null);
 }
 
 function sendSchedule(ctx: WorkerContext, plan: MessagingPlan, start: number, total: number, warmup: number): Promise<void> {

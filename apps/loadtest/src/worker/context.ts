@@ -5,6 +5,7 @@ import { CpuMonitor } from '../cpu-monitor.js';
 import { FailureCounter, type FailurePhase } from '../failures.js';
 import { createHistogram, encodeHistogram, LatencyRecorder } from '../latency-recorder.js';
 import type { ResolvedOptions } from '../options.js';
+import { targetOf } from '../placement.js';
 import { decodeMessage, encodeMessage, streamOf } from '../payload.js';
 import { SequenceTracker } from '../sequence-tracker.js';
 import { TimelineRecorder } from '../timeline.js';
@@ -171,12 +172,12 @@ export class WorkerContext {
 
   // ---- clients ------------------------------------------------------------
 
-  /** The client with global index `index`: target round-robin, transports alternating per round when `both`. */
+  /** The client with global index `index`: target per --placement, transports alternating per round when `both`. */
   clientFor(index: number): LoadClient {
     let client = this.clients.get(index);
     if (client !== undefined) return client;
     const { targets, transport } = this.options;
-    const target = index % targets.length;
+    const target = targetOf(this.options, index);
     const mode: Transport = transport === 'both' ? (Math.floor(index / targets.length) % 2 === 0 ? 'websocket' : 'polling') : transport;
     client = new LoadClient(
       index,

@@ -1,0 +1,288 @@
+/**
+ * `npm run bench -- --redis cluster`: ours on a local Redis Cluster (3
+ * masters + 3 replicas; REDIS_CLUSTER_NODES, so ADAPTER_MODE=sharded)
+ * against ours on one redis-server (ADAPTER_MODE=classic, its default) as
+ * the reference, in the same run, alternating: the fanout knee and the
+ * rooms knee with room-local placement. Every figure is read over the
+ * sending window only (the load tester's onPhase hooks: from "every client
+ * joined" to "drain over", clients still connected).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { runLoadTest, type LoadTestOptions, type LoadTestReport } from '@realtime/loadtest';
+import { startBenchCluster, type BenchCluster, type BenchRedisTarget } from './bench-cluster.js';
+import { inboundDelta, redisCpuSeconds, scrapeNode, type BrokerInbound, type NodeSample } from './node-metrics.js';
+import { formatNumber, formatSummary, summarize } from './statistics.js';
+
+export type RedisMode = 'standalone' | 'cluster';
+export const REDIS_MODE_SECTIONS = ['fanout', 'rooms'] as const;
+
+export interface RedisModeTarget {
+  target: BenchRedisTarget;
+  /** `host:port` of every redis-server of this mode (1 or 6), for Redis CPU. */
+  servers: readonly string[];
+}
+
+export interface RedisModesOptions {
+  quick: boolean;
+  reps: number;
+  /** Which of fanout, rooms to run. */
+  sections: ReadonlySet<string>;
+  modes: Record<RedisMode, RedisModeTarget>;
+  log: (line: string) => void;
+}
+
+/** The table (markdown) and the settings it was measured with, for the results file. */
+export interface RedisModesResult {
+  header: string;
+  lines: string[];
+  nodes: number;
+}
+
+const NODES = 2;
+/**
+ * After every join is acknowledged, count announcements (PRESENCE_ANNOUNCE_INTERVAL_MS,
+ * 250 ms by default) and join events may still be on their way: the window starts after them.
+ */
+export const SETTLE_MS = 500;
+const MODES: readonly RedisMode[] = ['standalone', 'cluster'];
+const ADAPTER: Record<RedisMode, string> = { standalone: 'classic', cluster: 'sharded' };
+
+/** What one load test cost, over its sending window. */
+interface Window {
+  serverCpuMs: number;
+  redisCpuMs: number;
+  /** Per node, in target order. */
+  inbound: BrokerInbound[];
+}
+
+interface Step {
+  rate: number;
+  report: LoadTestReport;
+  window: Window;
+  ok: boolean;
+}
+
+/**
+ * Runs one load test; at its `sending` and `drained` hooks reads each node's
+ * `/metrics` (broker counters, process CPU) and every redis-server's INFO cpu.
+ */
+async function measuredRun(cluster: BenchCluster, redis: readonly Redis[], options: LoadTestOptions): Promise<Omit<Step, 'rate' | 'ok'>> {
+  const sample = async (): Promise<{ nodes: NodeSample[]; redisCpuSeconds: number }> => {
+    const [nodes, redisCpu] = await Promise.all([Promise.all(cluster.urls.map(scrapeNode)), redisCpuSeconds(redis)]);
+    return { nodes, redisCpuSeconds: redisCpu };
+  };
+  let before: Awaited<ReturnType<typeof sample>> | undefined;
+  let window: Window | undefined;
+  const report = await runLoadTest({
+    targets: cluster.urls,
+    quiet: true,
+    workers: 2,
+    ...options,
+    onPhase: async (phase) => {
+      if (phase === 'sending') {
+        await sleep(SETTLE_MS);
+        before = await sample();
+        return;
+      }
+      if (before === undefined) throw new Error('drained before sending');
+      const after = await sample();
+      const start = before;
+      window = {
+        serverCpuMs: after.nodes.reduce((a, n, t) => a + (n.cpuSeconds - (start.nodes[t] as NodeSample).cpuSeconds) * 1000, 0),
+        redisCpuMs: (after.redisCpuSeconds - start.redisCpuSeconds) * 1000,
+        inbound: after.nodes.map((n, t) => inboundDelta((start.nodes[t] as NodeSample).inbound, n.inbound)),
+      };
+    },
+  });
+  if (window === undefined) throw new Error('the load test ended without its drained hook');
+  return { report, window };
+}
+
+const published = (report: LoadTestReport): number => report.messages.sent - report.messages.refused;
+
+interface Scenario {
+  section: (typeof REDIS_MODE_SECTIONS)[number];
+  title: string;
+  rates: number[];
+  env: Record<string, string>;
+  options(rate: number): LoadTestOptions;
+}
+
+function scenarios(quick: boolean): Scenario[] {
+  const duration = quick ? '3s' : '5s';
+  const fanoutClients = quick ? 200 : 1000;
+  return [
+    {
+      section: 'fanout',
+      title: `${fanoutClients} members of one channel, spread over both nodes; PRESENCE_EVENTS_MAX_MEMBERS=100`,
+      // The same steps as the fanout section of the ours/baseline table.
+      rates: quick ? [20, 50, 100] : [40, 50, 60, 70, 80, 90, 100, 120, 150, 200, 300],
+      env: { PRESENCE_EVENTS_MAX_MEMBERS: '100' },
+      options: (rate) => ({
+        scenario: 'fanout',
+        clients: fanoutClients,
+        rate,
+        publishers: Math.max(1, Math.ceil(rate / 50)),
+        size: 100,
+        duration,
+        warmup: '1s',
+        // Set-up is outside the window: connect as fast as possible.
+        connectRate: 0,
+      }),
+    },
+    {
+      section: 'rooms',
+      title: '100 rooms × 10, room-local: each room, its senders included, on one node',
+      rates: quick ? [500, 1000] : [1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000],
+      env: {},
+      options: (rate) => ({
+        scenario: 'rooms',
+        channels: 10,
+        roomsPerChannel: 10,
+        membersPerRoom: 10,
+        placement: 'room-local',
+        rate,
+        size: 100,
+        duration,
+        warmup: '1s',
+        connectRate: 0,
+      }),
+    },
+  ];
+}
+
+/** Figures of one scenario in one mode and repetition. */
+interface Measurement {
+  knee: number;
+  serverCpuPerDeliveryUs: number;
+  redisCpuPerMessageUs: number;
+  /** Per node: inbound broadcasts per message published, and of them other nodes' publications. */
+  inboundPerMessage: number[];
+  foreignPerMessage: number[];
+}
+
+async function measure(
+  scenario: Scenario,
+  mode: RedisMode,
+  target: RedisModeTarget,
+  keyPrefix: string,
+  log: (line: string) => void,
+): Promise<Measurement> {
+  const env = { ...scenario.env, ADAPTER_MODE: ADAPTER[mode], METRICS_PORT: '' };
+  const cluster = await startBenchCluster('ours', { ...target.target, count: NODES, keyPrefix, env });
+  const redis = target.servers.map((address) => {
+    const [host, port] = address.split(':');
+    return new Redis({ host, port: Number(port), maxRetriesPerRequest: 1 });
+  });
+  const steps: Step[] = [];
+  try {
+    for (const rate of scenario.rates) {
+      const run = await measuredRun(cluster, redis, scenario.options(rate));
+      const { report, window } = run;
+      const ok = report.lost === 0 && report.latency.p99 <= 100;
+      steps.push({ rate, ok, ...run });
+      const messages = published(report);
+      const perNode = window.inbound
+        .map(
+          (inbound, t) => `node ${t + 1} ${formatNumber(inbound.broadcast / messages, 2)} (own ${report.perTarget[t]?.messagesSent ?? 0})`,
+        )
+        .join(', ');
+      const presence = window.inbound.reduce((a, i) => a + i.presence + i.other, 0);
+      log(
+        `${scenario.section} ours@${mode} ${rate} msg/s: ${report.deliveriesPerSecond} deliveries/s, p99 ${report.latency.p99} ms, lost ${report.lost}, ` +
+          `server CPU ${formatNumber((window.serverCpuMs * 1000) / Math.max(1, report.deliveries.total), 2)} µs/delivery, ` +
+          `Redis CPU ${formatNumber((window.redisCpuMs * 1000) / Math.max(1, messages), 1)} µs/message; ` +
+          `inbound broadcasts per message published: ${perNode}; presence+other inbound ${presence}` +
+          `${report.generator.saturated ? ' (generator saturated)' : ''}`,
+      );
+      if (!ok) break;
+    }
+  } finally {
+    for (const client of redis) client.disconnect();
+    await cluster.stop();
+  }
+  const okSteps = steps.filter((s) => s.ok);
+  const knee = okSteps.at(-1);
+  // CPU is a cost per delivery whatever the latency: below the lowest step's knee, read it there.
+  const costStep = knee ?? steps[0];
+  if (costStep === undefined) throw new Error(`${scenario.section}: no rate step ran`);
+  // Counts of messages do not depend on the rate: every step adds to them.
+  const allPublished = steps.reduce((a, s) => a + published(s.report), 0);
+  const perNode = (f: (s: Step, t: number) => number): number[] =>
+    Array.from({ length: NODES }, (_, t) => steps.reduce((a, s) => a + f(s, t), 0) / allPublished);
+  return {
+    knee: knee?.report.deliveriesPerSecond ?? 0,
+    serverCpuPerDeliveryUs: (costStep.window.serverCpuMs * 1000) / costStep.report.deliveries.total,
+    redisCpuPerMessageUs: (costStep.window.redisCpuMs * 1000) / published(costStep.report),
+    inboundPerMessage: perNode((s, t) => s.window.inbound[t]?.broadcast ?? 0),
+    foreignPerMessage: perNode((s, t) => Math.max(0, (s.window.inbound[t]?.broadcast ?? 0) - (s.report.perTarget[t]?.messagesSent ?? 0))),
+  };
+}
+
+interface Row {
+  section: string;
+  metric: string;
+  unit: string;
+  digits: number;
+  values: Record<RedisMode, number[]>;
+}
+
+export async function runRedisModes(options: RedisModesOptions): Promise<RedisModesResult> {
+  const rows: Row[] = [];
+  const row = (section: string, metric: string, unit: string, digits: number): Row => {
+    let r = rows.find((x) => x.section === section && x.metric === metric);
+    if (r === undefined) {
+      r = { section, metric, unit, digits, values: { standalone: [], cluster: [] } };
+      rows.push(r);
+    }
+    return r;
+  };
+  const selected = scenarios(options.quick).filter((s) => options.sections.has(s.section));
+  // Rows in a fixed order, whichever mode runs first.
+  const rowsOf = new Map(
+    selected.map((scenario) => [
+      scenario.section,
+      {
+        knee: row(scenario.section, `deliveries/s at p99 ≤ 100 ms (${scenario.title})`, '/s', 0),
+        serverCpu: row(scenario.section, 'server CPU per delivery (both nodes, sending window at the knee)', 'µs', 2),
+        redisCpu: row(scenario.section, 'Redis CPU per message published (every redis-server, sending window at the knee)', 'µs', 1),
+        inbound: Array.from({ length: NODES }, (_, t) =>
+          row(scenario.section, `inbound broadcasts per message published, node ${t + 1}`, '', 2),
+        ),
+        foreign: Array.from({ length: NODES }, (_, t) =>
+          row(scenario.section, `… of them other nodes' publications, node ${t + 1}`, '', 2),
+        ),
+      },
+    ]),
+  );
+  let prefix = 0;
+  for (let rep = 0; rep < options.reps; rep++) {
+    const order = rep % 2 === 0 ? MODES : [...MODES].reverse();
+    options.log(`Redis modes: repetition ${rep + 1} of ${options.reps} (${order.join(' then ')})`);
+    for (const mode of order) {
+      for (const scenario of selected) {
+        const m = await measure(scenario, mode, options.modes[mode], `benchredis${prefix++}:`, options.log);
+        const r = rowsOf.get(scenario.section)!;
+        r.knee.values[mode].push(m.knee);
+        r.serverCpu.values[mode].push(m.serverCpuPerDeliveryUs);
+        r.redisCpu.values[mode].push(m.redisCpuPerMessageUs);
+        m.inboundPerMessage.forEach((v, t) => r.inbound[t]!.values[mode].push(v));
+        m.foreignPerMessage.forEach((v, t) => r.foreign[t]!.values[mode].push(v));
+      }
+    }
+  }
+
+  const header = `| section | figure | standalone [ADAPTER_MODE=${ADAPTER.standalone}] | cluster [ADAPTER_MODE=${ADAPTER.cluster}] | cluster/standalone |\n|---|---|---|---|---|`;
+  const lines = rows.map((r) => {
+    const standalone = summarize(r.values.standalone);
+    const cluster = summarize(r.values.cluster);
+    const ratio =
+      Number.isFinite(standalone.median) && Number.isFinite(cluster.median) && standalone.median !== 0
+        ? `${formatNumber(cluster.median / standalone.median, 2)}×`
+        : 'n/a';
+    const unit = r.unit ? ` ${r.unit}` : '';
+    return `| ${r.section} | ${r.metric} | ${formatSummary(standalone, r.digits)}${unit} | ${formatSummary(cluster, r.digits)}${unit} | ${ratio} |`;
+  });
+  return { header, lines, nodes: NODES };
+}
