@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { RelayedEnvelope } from '@realtime/protocol';
 import {
   connectClient,
+  connectClients,
   emitWithAck,
   nextEvent,
   record,
@@ -192,23 +193,33 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
     expect(got.map((e) => e.data.message)).toEqual(['marker']);
   });
 
-  it('lists members page by page from any node (each once, with node, source and join time) and channels by prefix', async () => {
-    const sockets = await Promise.all(Array.from({ length: 60 }, (_, i) => connectClient(nodes[i % 3]!.url)));
-    const joinedFrom = Date.now();
-    await Promise.all(
-      sockets.map((s, i) => emitWithAck(s, 'join-channel', { data: { roomChannel: 'listed' }, source: { userName: `user-${i}` } })),
+  it('walks 1,000 members page by page from any node (each once, with node, source and join time), and lists channels by prefix', async () => {
+    // 1,000 members over three nodes (WebSocket clients: the walk, not the transport, is under test).
+    const sockets = await connectClients(
+      nodes.map((n) => n.url),
+      1000,
+      { transports: ['websocket'] },
     );
+    const joinedFrom = Date.now();
+    for (let start = 0; start < sockets.length; start += 100) {
+      await Promise.all(
+        sockets
+          .slice(start, start + 100)
+          .map((s, j) => emitWithAck(s, 'join-channel', { data: { roomChannel: 'listed' }, source: { userName: `user-${start + j}` } })),
+      );
+    }
+    const indexOf = new Map(sockets.map((s, i) => [s.id!, i]));
     const seenIds: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const query: string = `?limit=7${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const query: string = `?limit=97${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
       const page = await call(nodes[pages % 3]!.url, 'GET', '/api/v1/channels/{channel}/members', `/api/v1/channels/listed/members${query}`);
       expect(page.status).toBe(200);
       const members = page.body.members as { clientId: string; nodeId: string; source: Record<string, string>; joinedAt: string }[];
-      expect(members.length).toBeLessThanOrEqual(7);
+      expect(members.length).toBeLessThanOrEqual(97);
       for (const m of members) {
-        const i = sockets.findIndex((s) => s.id === m.clientId);
+        const i = indexOf.get(m.clientId) ?? -1;
         expect(i).toBeGreaterThanOrEqual(0);
         expect(m.nodeId).toBe(nodes[i % 3]!.nodeId);
         expect(m.source).toEqual({ userName: `user-${i}`, clientId: m.clientId });
@@ -218,8 +229,9 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
       cursor = page.body.nextCursor as string | null;
       pages += 1;
     } while (cursor !== null && pages < 100);
-    expect(seenIds.length).toBe(60);
-    expect(new Set(seenIds).size).toBe(60);
+    expect(seenIds.length).toBe(1000);
+    expect(new Set(seenIds).size).toBe(1000);
+    expect(pages).toBeGreaterThanOrEqual(11);
     const bad = await call(nodes[0]!.url, 'GET', '/api/v1/channels/{channel}/members', '/api/v1/channels/listed/members?cursor=@@@');
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });
     expect((await call(nodes[0]!.url, 'GET', '/api/v1/channels/{channel}/members', '/api/v1/channels/listed/members?limit=1001')).status).toBe(400);
