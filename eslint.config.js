@@ -15,7 +15,13 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // Sources through their packages' configs, tests through tsconfig.test.json.
-        project: ['./tsconfig.test.json', './apps/*/tsconfig.json', './packages/*/tsconfig.json', './bench/tsconfig.json'],
+        project: [
+          './tsconfig.test.json',
+          './apps/*/tsconfig.json',
+          './packages/*/tsconfig.json',
+          './packages/client/tsconfig.node.json',
+          './bench/tsconfig.json',
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import { ProtocolEvent, type Ack, type JoinAck } from '@realtime/protocol';
+import { ProtocolEvent, joinEventOf, leaveEventOf, messageEventOf, type Ack, type JoinAck } from '@realtime/protocol';
 import { nowMs } from './clock.js';
 import { connectFailureReason } from './failures.js';
 import type { SequenceTracker } from './sequence-tracker.js';
@@ -117,7 +117,7 @@ export class LoadClient {
     };
     this.memberships.set(topic.key, membership);
     membershipLog.push(membership);
-    const event = topic.kind === 'channel' ? ProtocolEvent.JoinChannel : ProtocolEvent.JoinRoom;
+    const event = joinEventOf(topic);
     const envelope = {
       data: { message: '', roomId: topic.roomId, roomChannel: topic.channel },
       source: { platform: 'loadtest', userName: `lt-${this.index}` },
@@ -137,14 +137,14 @@ export class LoadClient {
       this.memberships.delete(topic.key);
     }
     if (socket === undefined || !socket.connected) return Promise.resolve({ ok: false, reason: 'not connected', detail: 'not connected' });
-    const event = topic.kind === 'channel' ? ProtocolEvent.LeaveChannel : ProtocolEvent.LeaveRoom;
+    const event = leaveEventOf(topic);
     return this.emitWithAck(socket, event, { data: { message: '', roomId: topic.roomId, roomChannel: topic.channel } }, timeoutMs);
   }
 
   /** Sends a message to a channel (event = channel id) or a room (`notify-room`). */
   send(topic: Topic, message: string, ackTimeoutMs: number | null): Promise<Outcome> | undefined {
     const socket = this.socket as Socket;
-    const event = topic.kind === 'channel' ? topic.channel : ProtocolEvent.NotifyRoom;
+    const event = messageEventOf(topic);
     const envelope = { data: { message, roomId: topic.roomId, roomChannel: topic.channel } };
     if (ackTimeoutMs === null) {
       socket.emit(event, envelope);

@@ -1,4 +1,4 @@
-import type { ErrorCode, ProtocolError } from './error-codes.js';
+import type { ErrorCode, ProtocolError } from './errors.js';
 
 /** Successful acknowledgement; joins carry the cluster-wide count. */
 export type AckSuccess<T extends object = object> = { ok: true } & T;

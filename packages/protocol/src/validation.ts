@@ -1,7 +1,7 @@
-import { ErrorCode, type ProtocolError } from './error-codes.js';
+import { ErrorCode, type ProtocolError } from './errors.js';
 import type { ClientEnvelope, EnvelopeSource } from './envelope.js';
 import { RESERVED_EVENT_NAMES } from './event-names.js';
-import { codePointLength, isWellFormedUnicode, utf8ByteLength } from './unicode.js';
+import { codePointLength, fitsInUtf8Bytes, isWellFormedUnicode, utf8ByteLength } from './unicode.js';
 
 /** Limits applied while validating; the server passes its configured values. */
 export interface ValidationLimits {
@@ -146,8 +146,7 @@ export function validateEnvelope(
     return invalid('data.message must be a string');
   } else {
     message = data.message;
-    // Fast path: a string can't exceed N UTF-8 bytes while it has fewer than N/3 UTF-16 units.
-    if (message.length * 3 > limits.maxMessageBytes && utf8ByteLength(message) > limits.maxMessageBytes) {
+    if (!fitsInUtf8Bytes(message, limits.maxMessageBytes)) {
       return {
         ok: false,
         error: {

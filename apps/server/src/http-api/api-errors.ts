@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { ERROR_CODE_INFO, ERROR_CODES, type ErrorCode } from '@realtime/protocol';
+import { ERROR_REGISTRY, ERROR_CODES, type ErrorCode } from '@realtime/protocol';
 
 /** The body of every HTTP API error: the protocol's registry, its HTTP status per code. */
 export const ApiErrorBody = Type.Object(
@@ -16,7 +16,7 @@ export const ApiErrorBody = Type.Object(
 /** Sends `{ error: { code, message } }` with the code's HTTP status. */
 export function sendApiError(reply: FastifyReply, code: ErrorCode, message: string, headers: Record<string, string> = {}): FastifyReply {
   return reply
-    .code(ERROR_CODE_INFO[code].httpStatus)
+    .code(ERROR_REGISTRY[code].httpStatus)
     .headers(headers)
     .send({ error: { code, message } });
 }
@@ -25,7 +25,7 @@ export function sendApiError(reply: FastifyReply, code: ErrorCode, message: stri
 export function errorResponses(...codes: ErrorCode[]): Record<number, unknown> {
   const responses: Record<number, unknown> = {};
   for (const code of ['UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED', 'INTERNAL', ...codes] as ErrorCode[]) {
-    responses[ERROR_CODE_INFO[code].httpStatus] = ApiErrorBody;
+    responses[ERROR_REGISTRY[code].httpStatus] = ApiErrorBody;
   }
   return responses;
 }

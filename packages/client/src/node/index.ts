@@ -1,0 +1,1 @@
+export { BROWSER_BUNDLE_FILE, browserBundlePath } from './bundle-path.js';
