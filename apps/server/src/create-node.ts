@@ -222,7 +222,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     const connections = redis;
     recoverSubscriptions({
       sources: [
-        { subscriber: connections.shardedSubscriber, resubscribe: () => resubscribed.start() },
+        // Our count channels, and (sharded mode) the adapter's room channels, subscribed again at their slots' owners.
+        { subscriber: connections.shardedSubscriber, resubscribe: () => Promise.all([resubscribed.start(), rooms.reconfirm()]) },
         // The adapter's own connection (standalone, Sentinel): a PING answered after ioredis's resubscription.
         ...(connections.subscriber === connections.shardedSubscriber
           ? []

@@ -15,10 +15,16 @@ export function shardedRoomChannel(channelPrefix: string, room: string, namespac
 /** Resolves once this node receives what other nodes publish to a topic. */
 export interface RoomSubscriptions {
   ready(topic: string): Promise<void>;
+  /**
+   * Subscribes every local topic's channel again and resolves once Redis
+   * answered all (rejects if one failed): after a failover or a slot move,
+   * proof that the adapter's subscriptions are in place at the slots' owners.
+   */
+  reconfirm(): Promise<void>;
 }
 
 /** Classic mode and a single node: every node receives everything already. */
-export const ALWAYS_SUBSCRIBED: RoomSubscriptions = { ready: () => Promise.resolve() };
+export const ALWAYS_SUBSCRIBED: RoomSubscriptions = { ready: () => Promise.resolve(), reconfirm: () => Promise.resolve() };
 
 /**
  * In sharded mode the adapter subscribes a room's channel when the room
@@ -46,5 +52,11 @@ export function roomSubscriptions(io: RealtimeServer, subscriber: RedisClient, c
     });
   });
   adapter.on('delete-room', (room: string) => confirming.delete(room));
-  return { ready: (topic) => confirming.get(topic) ?? Promise.resolve() };
+  return {
+    ready: (topic) => confirming.get(topic) ?? Promise.resolve(),
+    async reconfirm() {
+      const topics = [...adapter.rooms.keys()].filter(isTopic);
+      await Promise.all(topics.map((room) => subscriber.ssubscribe(shardedRoomChannel(channelPrefix, room))));
+    },
+  };
 }

@@ -29,6 +29,9 @@ export interface SubscriptionRecoveryOptions {
  * published meanwhile are lost (pub/sub is at most once), so once it is
  * confirmed the node re-reads its topics' counts and announces any that moved.
  */
+/** How long after a pushed `sunsubscribe` the subscriptions are confirmed anyway, when no rebuild event comes. */
+const FALLBACK_CONFIRM_MS = 3000;
+
 export function recoverSubscriptions(options: SubscriptionRecoveryOptions): void {
   const confirmed = options.sources.map(() => true);
   const report = (): void => options.setConfirmed(confirmed.every(Boolean));
@@ -77,6 +80,20 @@ export function recoverSubscriptions(options: SubscriptionRecoveryOptions): void
       confirm();
     });
     subscriber.on('-node', lost);
-    subscriber.on('subscribersReady', confirm);
+    // A failover or a slot move in a cluster: the old owner pushed `sunsubscribe`, and the
+    // channel stays unsubscribed until ioredis has rebuilt its subscriber group
+    // ('subscribersReady'). If that rebuild already happened (a periodic slot refresh saw the
+    // change first), no event follows: confirm after a while anyway.
+    let fallback: NodeJS.Timeout | undefined;
+    subscriber.on('nodeError', (err: Error) => {
+      if (!/sunsubscribe/.test(err.message)) return;
+      lost();
+      clearTimeout(fallback);
+      fallback = setTimeout(confirm, FALLBACK_CONFIRM_MS).unref();
+    });
+    subscriber.on('subscribersReady', () => {
+      clearTimeout(fallback);
+      confirm();
+    });
   });
 }

@@ -101,8 +101,8 @@ describe('the SDK across a node restart', () => {
     expect((await d.joinChannel('restart')).onlineUsers).toBe(4);
     expect((await d.joinRoom('restart', 'r')).onlineUsers).toBe(3);
 
-    // Plain socket.io-client: reconnected, but in nothing.
-    await vi.waitFor(() => expect(raw.connected).toBe(true));
+    // Plain socket.io-client: reconnected (its backoff is up to 5 s), but in nothing.
+    await vi.waitFor(() => expect(raw.connected).toBe(true), { timeout: 15_000 });
     expect(await emitWithAck(raw, 'leave-channel', guideEnvelope({ roomChannel: 'restart-raw' }, raw))).toMatchObject({
       ok: false,
       error: { code: 'NOT_A_MEMBER' },
