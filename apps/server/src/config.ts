@@ -108,6 +108,12 @@ export interface Config {
   apiMaxBodyBytes: number;
   /** API_RATE_LIMIT_PER_SECOND: HTTP API calls per second per key, cluster-wide, bursts of twice that. Default 100; 0 = no limit. */
   apiRateLimitPerSecond: number;
+  /**
+   * DEMO_PAGE: serve the demo page at /demo. Default: on for a single node
+   * without Redis outside production (`npm start` on a fresh machine), off
+   * otherwise (NODE_ENV=production, or any Redis configured).
+   */
+  demoPage: boolean;
 }
 
 /** One HTTP API key: `name` is logged and counted, `secret` never. */
@@ -320,5 +326,6 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeys: parseApiKeys(env.API_KEYS),
     apiMaxBodyBytes: integer(env, 'API_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     apiRateLimitPerSecond: integer(env, 'API_RATE_LIMIT_PER_SECOND', 100, 0, 1_000_000),
+    demoPage: boolean(env, 'DEMO_PAGE', redis === undefined && env.NODE_ENV?.trim() !== 'production'),
   };
 }

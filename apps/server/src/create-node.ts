@@ -17,6 +17,7 @@ import { socketIoPlugin } from './socket-io-plugin.js';
 import { recoverSubscriptions } from './subscription-recovery.js';
 import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from '@realtime/protocol';
 import { registerApi } from './http-api/api-plugin.js';
+import { findBrowserBundle, registerDemoRoutes } from './demo/demo-routes.js';
 import { apiPublisher, type PublishItem, type PublishResult } from './http-api/api-publisher.js';
 import { memoryIdempotency, redisIdempotency } from './http-api/idempotency.js';
 import { memoryApiRateLimiter, redisApiRateLimiter } from './http-api/api-rate-limit.js';
@@ -153,6 +154,11 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     // Routes are served only after start-up, when presence exists.
     storeResponsive: () => presenceRef?.storeResponsive() ?? false,
   });
+  if (config.demoPage) {
+    const bundle = findBrowserBundle();
+    if (bundle === undefined) logger.warn('DEMO_PAGE is on but the SDK bundle is not built: /demo says how to build it (npm run build)');
+    registerDemoRoutes(app, bundle);
+  }
   // Without METRICS_PORT, /metrics shares the public port; with it, only the metrics listener has it.
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };

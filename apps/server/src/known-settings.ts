@@ -8,9 +8,12 @@
 /** Every setting `loadConfig` reads (README, "Configuration"). */
 export const KNOWN_SETTINGS = [
   'PORT',
+  // Node's own convention, read only for a default (DEMO_PAGE off in production).
+  'NODE_ENV',
   'API_KEYS',
   'API_MAX_BODY_BYTES',
   'API_RATE_LIMIT_PER_SECOND',
+  'DEMO_PAGE',
   'HOST',
   'METRICS_PORT',
   'REDIS_URL',
@@ -62,6 +65,7 @@ export const SETTING_PREFIXES = [
   'HTTP_',
   'METRICS_',
   'API_',
+  'DEMO_',
 ] as const;
 
 /** Well-known variables of other programs that happen to share a prefix with ours. */

@@ -87,6 +87,7 @@ describe('loadConfig', () => {
       apiKeys: [],
       apiMaxBodyBytes: 8 * 1024 * 1024,
       apiRateLimitPerSecond: 100,
+      demoPage: true,
     } satisfies Config);
   });
 
@@ -172,6 +173,7 @@ describe('loadConfig', () => {
       ],
       apiMaxBodyBytes: 65536,
       apiRateLimitPerSecond: 5,
+      demoPage: false,
     } satisfies Config);
   });
 
