@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  connectClient,
-  emitWithAck,
-  nextEvent,
-  record,
-  registerTeardown,
-  startRedisCluster,
-  startTestRedis,
-  uniqueKeyPrefix,
-} from '@realtime/testing';
+import { connectClient, emitWithAck, nextEvent, record, uniqueKeyPrefix } from '@realtime/testing';
 import { startTestNode } from './support/start-test-node.js';
+import { redisEnv } from './support/redis-env.js';
 import { channelTopic } from '../src/topics.js';
 
 /**
@@ -19,19 +11,10 @@ import { channelTopic } from '../src/topics.js';
  * (which every node subscribes), not on a room's channel: they must still
  * reach remote nodes, once, in every Redis mode with the sharded adapter.
  */
-async function redisEnv(topology: 'standalone' | 'cluster'): Promise<Record<string, string>> {
-  if (topology === 'cluster') {
-    const cluster = await startRedisCluster();
-    return { REDIS_CLUSTER_NODES: cluster.seeds.map((s) => `${s.host}:${s.port}`).join(',') };
-  }
-  const redis = await startTestRedis();
-  registerTeardown(() => redis.stop());
-  return { REDIS_URL: redis.url, ADAPTER_MODE: 'sharded' };
-}
 
 describe.each(['standalone', 'cluster'] as const)('sharded adapter on %s Redis', (topology) => {
   it('a direct emit to a remote socket id, and a broadcast to two rooms at once, reach remote members once', async () => {
-    const env = { ...(await redisEnv(topology)), REDIS_KEY_PREFIX: uniqueKeyPrefix('routing') };
+    const env = { ...(await redisEnv(topology)), ADAPTER_MODE: 'sharded', REDIS_KEY_PREFIX: uniqueKeyPrefix('routing') };
     const a = await startTestNode(env);
     const b = await startTestNode(env);
     const [onB1, onB2] = await Promise.all([connectClient(b.url), connectClient(b.url)]);

@@ -6,12 +6,11 @@ import {
   nextEvent,
   registerTeardown,
   startCluster,
-  startRedisCluster,
   startRedisProcess,
-  startTestRedis,
   uniqueKeyPrefix,
   type ServerProcess,
 } from '@realtime/testing';
+import { redisEnv } from './support/redis-env.js';
 
 /**
  * `realtime_broker_messages_received_total`: what each node receives from
@@ -29,16 +28,6 @@ async function brokerReceived(node: ServerProcess, kind: string): Promise<number
   return Number(match[1]);
 }
 
-/** Where the nodes' Redis is. */
-async function redisEnv(topology: 'standalone' | 'cluster'): Promise<Record<string, string>> {
-  if (topology === 'cluster') {
-    const cluster = await startRedisCluster();
-    return { REDIS_CLUSTER_NODES: cluster.seeds.map((s) => `${s.host}:${s.port}`).join(',') };
-  }
-  const redis = await startTestRedis();
-  registerTeardown(() => redis.stop());
-  return { REDIS_URL: redis.url };
-}
 
 describe.each([
   ['standalone', 'sharded'],

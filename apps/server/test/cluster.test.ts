@@ -8,36 +8,17 @@ import {
   guideEnvelope,
   nextEvent,
   record,
-  registerTeardown,
   startCluster,
-  startRedisCluster,
-  startRedisSentinelSet,
-  startTestRedis,
   uniqueKeyPrefix,
   type ServerProcess,
 } from '@realtime/testing';
 import { expectCounts, join, member, type Member } from './support/cluster-clients.js';
+import { redisEnv } from './support/redis-env.js';
 
 /**
  * Three nodes, each its own process, on one Redis. Tests use distinct
  * channel names, so they share the cluster without seeing each other.
  */
-/** Where the nodes' Redis is: the environment that points a node at it. */
-const topologies = {
-  standalone: async (): Promise<Record<string, string>> => {
-    const redis = await startTestRedis();
-    registerTeardown(() => redis.stop());
-    return { REDIS_URL: redis.url };
-  },
-  sentinel: async (): Promise<Record<string, string>> => {
-    const set = await startRedisSentinelSet();
-    return { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: set.masterName };
-  },
-  cluster: async (): Promise<Record<string, string>> => {
-    const redis = await startRedisCluster();
-    return { REDIS_CLUSTER_NODES: redis.seeds.map((s) => `${s.host}:${s.port}`).join(',') };
-  },
-};
 
 describe.each([
   ['standalone', 'classic'],
@@ -49,8 +30,8 @@ describe.each([
   let urls: string[];
 
   beforeAll(async () => {
-    const redisEnv = await topologies[topology]();
-    nodes = await startCluster(3, { keyPrefix: uniqueKeyPrefix('cluster'), env: { ...redisEnv, ADAPTER_MODE: adapterMode } });
+    const env = await redisEnv(topology);
+    nodes = await startCluster(3, { keyPrefix: uniqueKeyPrefix('cluster'), env: { ...env, ADAPTER_MODE: adapterMode } });
     urls = nodes.map((n) => n.url);
   });
 

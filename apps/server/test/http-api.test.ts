@@ -8,6 +8,7 @@ import addFormats from 'ajv-formats';
 import { DEFAULT_VALIDATION_LIMITS, type RelayedEnvelope } from '@realtime/protocol';
 import { registerApi } from '../src/http-api/api-plugin.js';
 import { createMetrics } from '../src/metrics.js';
+import { redisEnv } from './support/redis-env.js';
 import {
   connectClient,
   connectClients,
@@ -16,7 +17,6 @@ import {
   record,
   registerTeardown,
   startCluster,
-  startRedisCluster,
   startRedisProcess,
   startServerProcess,
   startTestRedis,
@@ -109,15 +109,7 @@ afterAll(async () => {
 describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s Redis', (topology) => {
   let nodes: ServerProcess[];
   beforeAll(async () => {
-    const env: Record<string, string> = { API_KEYS, LOG_LEVEL: 'debug' };
-    if (topology === 'cluster') {
-      const redis = await startRedisCluster();
-      env.REDIS_CLUSTER_NODES = redis.seeds.map((s) => `${s.host}:${s.port}`).join(',');
-    } else {
-      const redis = await startTestRedis();
-      registerTeardown(() => redis.stop());
-      env.REDIS_URL = redis.url;
-    }
+    const env: Record<string, string> = { API_KEYS, LOG_LEVEL: 'debug', ...(await redisEnv(topology)) };
     nodes = await startCluster(3, { keyPrefix: uniqueKeyPrefix('api'), env });
   });
 

@@ -64,3 +64,17 @@ local function meta_of(value)
   if at == nil then return '' end
   return string.sub(value, at + 1)
 end
+
+-- A topic script's reply: {count, "version", details...}, announcing first
+-- when the script changed the topic (else the current count and version).
+local function topic_reply(changed, mkey, vkey, channel, topic, origin, details)
+  local count, version
+  if changed then
+    count, version = announce(mkey, vkey, channel, topic, origin)
+  else
+    count, version = redis.call('HLEN', mkey), current_version(vkey)
+  end
+  local out = { count, string.format('%d', version) }
+  for k = 1, #details do out[#out + 1] = details[k] end
+  return out
+end

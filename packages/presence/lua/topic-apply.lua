@@ -18,12 +18,4 @@ for i = 6, #ARGV, 3 do
   flags[#flags + 1] = flag
   if flag == 1 then any = true end
 end
-local count, version
-if any then
-  count, version = announce(mkey, vkey, channel, topic, origin)
-else
-  count, version = redis.call('HLEN', mkey), current_version(vkey)
-end
-local out = { count, string.format('%d', version) }
-for k = 1, #flags do out[#out + 1] = flags[k] end
-return out
+return topic_reply(any, mkey, vkey, channel, topic, origin, flags)

@@ -18,12 +18,4 @@ for i = 5, #ARGV, 2 do
     removed[#removed + 1] = meta_of(value)
   end
 end
-local count, version
-if #removed > 0 then
-  count, version = announce(mkey, vkey, channel, topic, origin)
-else
-  count, version = redis.call('HLEN', mkey), current_version(vkey)
-end
-local out = { count, string.format('%d', version) }
-for k = 1, #removed do out[#out + 1] = removed[k] end
-return out
+return topic_reply(#removed > 0, mkey, vkey, channel, topic, origin, removed)
