@@ -222,6 +222,7 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
     expectError(await call(base, 'POST', route, channelPath('guarded'), { message: 42 }), 400, 'INVALID_PAYLOAD');
     expectError(await call(base, 'POST', route, channelPath('guarded'), { message: 'x', extra: 1 }), 400, 'INVALID_PAYLOAD');
     expectError(await call(base, 'POST', route, channelPath('guarded'), '{"message": '), 400, 'INVALID_PAYLOAD');
+    expectError(await call(base, 'POST', route, channelPath('guarded'), ''), 400, 'INVALID_PAYLOAD');
     expectError(await call(base, 'POST', route, channelPath('guarded'), { message: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE');
     expectError(await call(base, 'POST', route, channelPath('x\u0001y'), { message: 'x' }), 400, 'INVALID_PAYLOAD');
     expectError(await call(base, 'POST', '/api/v1/publish', '/api/v1/publish', { items: [] }), 400, 'INVALID_PAYLOAD');
