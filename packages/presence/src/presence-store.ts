@@ -79,7 +79,8 @@ export interface PresenceStore {
   /**
    * A page of the topic's members: at most `limit`, each member once over a
    * walk of a topic that does not change meanwhile (one that changes may
-   * show a member twice or miss one that joined or left during the walk).
+   * show a member twice or miss one that joined or left during the walk;
+   * Redis resizes a hash only when it is written).
    * Bounded work per call, whatever the topic's size.
    */
   members(topic: string, limit: number, cursor?: string): Promise<Page<MemberEntry>>;
@@ -88,6 +89,9 @@ export interface PresenceStore {
    * A page of the topics that have members and whose name starts with
    * `prefix` (literally), with their counts: at most `limit`, possibly fewer
    * (even none) with a `nextCursor` when the call's bounded work found no more.
+   * A walk lists every topic that has members throughout it at least once;
+   * one may be listed twice while Redis resizes its keyspace (SCAN's own
+   * guarantee): callers that need a set dedupe.
    */
   topics(prefix: string, limit: number, cursor?: string): Promise<Page<{ topic: string; count: number }>>;
 

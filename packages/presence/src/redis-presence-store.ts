@@ -48,6 +48,9 @@ export interface RedisPresenceStoreOptions {
 /** SCAN/HSCAN calls one listing call makes at most: its cost is bounded, a sparse walk goes on in the cursor. */
 const MAX_SCAN_CALLS = 10;
 
+/** Code-unit order: the same on every node, whatever its locale. */
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 const serverName = (client: { options: { host?: string; port?: number } }): string => `${client.options.host ?? ''}:${client.options.port ?? 0}`;
 
 /** How many dead nodes one `reapDeadNodes` call takes on. */
@@ -245,6 +248,9 @@ export class RedisPresenceStore implements PresenceStore {
         const sep = value.indexOf(SEP);
         batch.push({ nodeId: field.slice(0, at), connectionId: field.slice(at + 1), meta: sep === -1 ? '' : value.slice(sep + 1) });
       }
+      // The same cursor answers the same set again, but not always in the same order (a hash being
+      // resized): sorted, a page's `skip` into the batch names the same entries on the next call.
+      batch.sort((x, y) => compare(x.nodeId + SEP + x.connectionId, y.nodeId + SEP + y.connectionId));
       const rest = batch.slice(skip);
       const room = limit - items.length;
       if (rest.length > room) {
@@ -277,7 +283,11 @@ export class RedisPresenceStore implements PresenceStore {
       const [next, keys] = await client.scan(scan, 'MATCH', pattern, 'COUNT', Math.max(100, limit * 10));
       const topics = keys.map((key) => key.slice(before.length, key.length - after.length)).filter((t) => t.startsWith(prefix));
       const counts = await Promise.all(topics.map((topic) => client.hlen(this.keys.topic(topic).members)));
-      const batch = topics.map((topic, i) => ({ topic, count: counts[i]! })).filter((t) => t.count > 0);
+      // Sorted for the same reason as a members page's batch.
+      const batch = topics
+        .map((topic, i) => ({ topic, count: counts[i]! }))
+        .filter((t) => t.count > 0)
+        .sort((x, y) => compare(x.topic, y.topic));
       const rest = batch.slice(skip);
       const room = limit - items.length;
       if (rest.length > room) {

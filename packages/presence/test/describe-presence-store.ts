@@ -282,8 +282,9 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       do {
         const page = await a.topics('c\u001fchat-', 25, cursor);
         expect(page.items.length).toBeLessThanOrEqual(25);
+        // SCAN may name a key twice while Redis resizes its keyspace: a walk lists each topic at least once.
         for (const t of page.items) {
-          expect(listed.has(t.topic)).toBe(false);
+          if (listed.has(t.topic)) expect(listed.get(t.topic)).toBe(t.count);
           listed.set(t.topic, t.count);
         }
         cursor = page.nextCursor ?? undefined;
@@ -299,7 +300,7 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
         glob.push(...page.items.map((t) => t.topic));
         cursor = page.nextCursor ?? undefined;
       } while (cursor !== undefined);
-      expect(glob).toEqual(['c\u001fa*b']);
+      expect([...new Set(glob)]).toEqual(['c\u001fa*b']);
     });
 
     it('deregister removes only this node', async () => {

@@ -285,7 +285,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
           schema: {
             summary: 'Channels with members',
             description:
-              'Paged, the prefix matched literally. A page may hold fewer than `limit` (even none) with a `nextCursor`: each call does bounded work.',
+              'Paged, the prefix matched literally. A page may hold fewer than `limit` (even none) with a `nextCursor`: each call does bounded work. A walk lists every channel that has members throughout it at least once; one may appear twice while Redis resizes its keyspace.',
             security,
             querystring: ChannelsQuery,
             response: { 200: ChannelsPage, ...errorResponses('INVALID_PAYLOAD', 'NOT_FOUND', 'UNAVAILABLE') },
