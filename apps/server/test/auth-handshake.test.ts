@@ -22,6 +22,16 @@ import { HS_SECRET, ecKeyPair, edKeyPair, rsaKeyPair, signToken, unsignedToken, 
  */
 
 const ISSUER = 'https://idp.test/';
+const API_SECRET = '0123456789abcdef0123';
+
+interface MembersPage {
+  members: { clientId: string; userId: string | null; source: Record<string, string> }[];
+}
+
+async function members(node: ServerProcess, path: string): Promise<MembersPage> {
+  const response = await fetch(`${node.url}/api/v1/channels/${path}/members`, { headers: { authorization: `Bearer ${API_SECRET}` } });
+  return (await response.json()) as MembersPage;
+}
 const AUDIENCE = 'realtime-tests';
 
 /** What a refused connect rejects with. */
@@ -164,7 +174,10 @@ describe('AUTH_JWT_PUBLIC_KEY: the algorithm is fixed by the key type', () => {
 describe('AUTH_MODE=optional', () => {
   let node: ServerProcess;
   beforeAll(async () => {
-    node = await startServerProcess({ nodeId: 'auth-optional', env: { AUTH_MODE: 'optional', AUTH_JWT_SECRET: HS_SECRET } });
+    node = await startServerProcess({
+      nodeId: 'auth-optional',
+      env: { AUTH_MODE: 'optional', AUTH_JWT_SECRET: HS_SECRET, API_KEYS: `tests:${API_SECRET}` },
+    });
   }, 30_000);
 
   it('a connection without a token is anonymous: no source.userId, even when it sends one', async () => {
@@ -198,6 +211,24 @@ describe('AUTH_MODE=optional', () => {
     const relayed = await seen;
     expect(relayed.source).toMatchObject({ userId: 'user-42', userName: 'Verified Name', clientId: client.id, platform: 'web' });
     expect(relayed.clientId).toBe(client.id);
+  });
+
+  it("the HTTP API's member lists show each member's userId (null when anonymous), in channels and rooms", async () => {
+    const user = await connectClient(node.url, { auth: { token: await signToken(HS_SECRET, { sub: 'listed-user', name: 'Listed' }) } });
+    const anonymous = await connectClient(node.url);
+    for (const socket of [user, anonymous]) {
+      const envelope = guideEnvelope({ roomChannel: 'optional-members' }, socket);
+      envelope.source = { ...envelope.source, userId: 'forged' } as typeof envelope.source;
+      expect(await emitWithAck(socket, 'join-channel', envelope)).toMatchObject({ ok: true });
+      expect(await emitWithAck(socket, 'join-room', { ...envelope, data: { ...envelope.data, roomId: 'r' } })).toMatchObject({ ok: true });
+    }
+    for (const path of ['optional-members', 'optional-members/rooms/r']) {
+      const page = await members(node, path);
+      expect(page.members).toHaveLength(2);
+      expect(page.members.find((m) => m.clientId === user.id)).toMatchObject({ userId: 'listed-user', source: { userId: 'listed-user', userName: 'Listed' } });
+      expect(page.members.find((m) => m.clientId === anonymous.id)).toMatchObject({ userId: null });
+      expect(page.members.find((m) => m.clientId === anonymous.id)?.source.userId).toBeUndefined();
+    }
   });
 
   it('without the name claim, the client-sent userName stays', async () => {
