@@ -198,6 +198,12 @@ describe('AUTH_MODE=optional', () => {
     expect(await refusal(connectClient(node.url, { auth: { token: expired } }))).toMatchObject({ message: 'AUTH_EXPIRED' });
   });
 
+  it('a token that is not a string, or a Bearer header without a token, is refused too; another scheme is ignored', async () => {
+    expect(await refusal(connectClient(node.url, { auth: { token: 42 } }))).toMatchObject({ message: 'AUTH_INVALID' });
+    expect(await refusal(connectClient(node.url, { extraHeaders: { Authorization: 'Bearer' } }))).toMatchObject({ message: 'AUTH_INVALID' });
+    expect((await connectClient(node.url, { extraHeaders: { Authorization: 'Basic dXNlcjpwYXNz' } })).connected).toBe(true);
+  });
+
   it("a token's sub becomes source.userId and its name claim source.userName, whatever the client writes", async () => {
     const token = await signToken(HS_SECRET, { sub: 'user-42', name: 'Verified Name' });
     const client = await connectClient(node.url, { auth: { token } });

@@ -4,17 +4,23 @@ import type { Metrics } from '../metrics.js';
 import type { RealtimeServer } from '../socket-types.js';
 import type { Authorizer } from './authorizer.js';
 
+/** Stands for a token that is there but cannot be one (never a valid JWT, so it is refused as AUTH_INVALID). */
+const MALFORMED = 'malformed';
+
 /**
  * The handshake's token: `auth: { token }` (socket.io-client's `auth`
- * option) first, else an `Authorization: Bearer` header. An empty value is
- * no token.
+ * option) first, else an `Authorization: Bearer` header. An absent or empty
+ * value is no token; a `token` that is not a string, or a Bearer header
+ * without exactly one token, is a bad token (so `optional` mode refuses it
+ * rather than treat it as anonymous). Other Authorization schemes are not ours and are ignored.
  */
 export function handshakeToken(auth: unknown, headers: IncomingHttpHeaders): string | undefined {
   const fromAuth = (auth as { token?: unknown } | null | undefined)?.token;
   if (typeof fromAuth === 'string' && fromAuth !== '') return fromAuth;
+  if (fromAuth !== undefined && fromAuth !== null && fromAuth !== '') return MALFORMED;
   const header = headers.authorization;
-  const match = header === undefined ? null : /^Bearer[ \t]+(\S+)\s*$/i.exec(header);
-  return match?.[1];
+  if (header === undefined || !/^Bearer(\s|$)/i.test(header)) return undefined;
+  return /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header)?.[1] ?? MALFORMED;
 }
 
 /**
