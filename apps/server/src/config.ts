@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_CHANNEL_GRANTS_JSON, parseChannelGrants, type ChannelGrants } from './auth/channel-grants.js';
 import { parseEndpoints, parseRedisUrl, redisUrlProblem, type RedisTopology } from '@realtime/redis';
 
 /**
@@ -114,6 +116,41 @@ export interface Config {
    * otherwise (NODE_ENV=production, or any Redis configured).
    */
   demoPage: boolean;
+  /** AUTH_*: connection authentication and channel permissions. */
+  auth: AuthConfig;
+}
+
+/**
+ * How connections authenticate. Secrets (`jwtSecret`) may never be logged;
+ * nothing here is logged but `mode` and which key sources are set.
+ */
+export interface AuthConfig {
+  /**
+   * AUTH_MODE: `off` (every connection anonymous), `optional` (a token is
+   * verified when sent; none = anonymous), `required` (no token = refused).
+   * Default `off`.
+   */
+  mode: 'off' | 'optional' | 'required';
+  /** AUTH_JWT_SECRET: the HMAC key of HS256/384/512 tokens (at least 32 characters). */
+  jwtSecret: Uint8Array | undefined;
+  /**
+   * AUTH_JWT_PUBLIC_KEY (inline PEM) or AUTH_JWT_PUBLIC_KEY_FILE (a PEM
+   * file, read once at start-up): an RSA, EC (P-256/384/521) or Ed25519 key;
+   * its type fixes the algorithms it verifies.
+   */
+  jwtPublicKey: KeyObject | undefined;
+  /** AUTH_JWKS_URL: a JWK set, keys picked by `kid`. */
+  jwksUrl: URL | undefined;
+  /** AUTH_JWT_ISSUER: required `iss` when set. */
+  issuer: string | undefined;
+  /** AUTH_JWT_AUDIENCE: required in `aud` when set. */
+  audience: string | undefined;
+  /** AUTH_NAME_CLAIM: the claim that becomes `source.userName`. Default `name`. */
+  nameClaim: string;
+  /** AUTH_CHANNELS_CLAIM: the claim holding the token's channel grants. Default `channels`. */
+  channelsClaim: string;
+  /** AUTH_DEFAULT_CHANNELS: grants for tokens without the claim and anonymous connections. Default `{"*": ["join", "publish"]}`. */
+  defaultChannels: ChannelGrants;
 }
 
 /** One HTTP API key: `name` is logged and counted, `secret` never. */
@@ -255,6 +292,82 @@ function parseRedisTopology(env: Env): RedisTopology | undefined {
   return undefined;
 }
 
+const AUTH_MODES = ['off', 'optional', 'required'] as const;
+
+/** A PEM public key, from AUTH_JWT_PUBLIC_KEY or the file AUTH_JWT_PUBLIC_KEY_FILE names. Never quotes the key. */
+function parsePublicKey(env: Env): KeyObject | undefined {
+  const inline = env.AUTH_JWT_PUBLIC_KEY?.trim() || undefined;
+  const file = env.AUTH_JWT_PUBLIC_KEY_FILE?.trim() || undefined;
+  if (inline !== undefined && file !== undefined) throw new ConfigError('set only one of AUTH_JWT_PUBLIC_KEY and AUTH_JWT_PUBLIC_KEY_FILE');
+  let pem = inline;
+  const name = file === undefined ? 'AUTH_JWT_PUBLIC_KEY' : 'AUTH_JWT_PUBLIC_KEY_FILE';
+  if (file !== undefined) {
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`AUTH_JWT_PUBLIC_KEY_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (pem === undefined) return undefined;
+  let key: KeyObject;
+  try {
+    // Newlines written as \n (one-line environment values) are accepted.
+    key = createPublicKey({ key: pem.replace(/\\n/g, '\n'), format: 'pem' });
+  } catch {
+    throw new ConfigError(`${name} must be a PEM public key (-----BEGIN PUBLIC KEY-----)`);
+  }
+  if (!['rsa', 'rsa-pss', 'ec', 'ed25519'].includes(key.asymmetricKeyType ?? '')) {
+    throw new ConfigError(`${name}: ${key.asymmetricKeyType ?? 'this'} keys are not supported (RSA, EC or Ed25519)`);
+  }
+  return key;
+}
+
+function parseAuth(env: Env): AuthConfig {
+  const mode = (env.AUTH_MODE?.trim().toLowerCase() || 'off') as AuthConfig['mode'];
+  if (!AUTH_MODES.includes(mode)) throw new ConfigError(`AUTH_MODE must be one of ${AUTH_MODES.join(', ')}, got "${env.AUTH_MODE}"`);
+  // Taken as given (not trimmed), like a password; never quoted.
+  const secret = env.AUTH_JWT_SECRET === undefined || env.AUTH_JWT_SECRET === '' ? undefined : env.AUTH_JWT_SECRET;
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    throw new ConfigError('AUTH_JWT_SECRET must be at least 32 bytes (RFC 7518: an HMAC key as long as the hash)');
+  }
+  const jwtPublicKey = parsePublicKey(env);
+  let jwksUrl: URL | undefined;
+  const rawJwks = env.AUTH_JWKS_URL?.trim() || undefined;
+  if (rawJwks !== undefined) {
+    try {
+      jwksUrl = new URL(rawJwks);
+    } catch {
+      throw new ConfigError('AUTH_JWKS_URL must be an http(s) URL');
+    }
+    if (jwksUrl.protocol !== 'https:' && jwksUrl.protocol !== 'http:') throw new ConfigError('AUTH_JWKS_URL must be an http(s) URL');
+  }
+  if (mode !== 'off' && secret === undefined && jwtPublicKey === undefined && jwksUrl === undefined) {
+    throw new ConfigError(
+      `AUTH_MODE=${mode} needs a key source: AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_PUBLIC_KEY_FILE or AUTH_JWKS_URL`,
+    );
+  }
+  const rawDefault = env.AUTH_DEFAULT_CHANNELS?.trim() || DEFAULT_CHANNEL_GRANTS_JSON;
+  let parsedDefault: unknown;
+  try {
+    parsedDefault = JSON.parse(rawDefault);
+  } catch {
+    throw new ConfigError('AUTH_DEFAULT_CHANNELS must be JSON, e.g. {"*": ["join", "publish"]}');
+  }
+  const defaultChannels = parseChannelGrants(parsedDefault);
+  if (typeof defaultChannels === 'string') throw new ConfigError(`AUTH_DEFAULT_CHANNELS ${defaultChannels}`);
+  return {
+    mode,
+    jwtSecret: secret === undefined ? undefined : new TextEncoder().encode(secret),
+    jwtPublicKey,
+    jwksUrl,
+    issuer: env.AUTH_JWT_ISSUER?.trim() || undefined,
+    audience: env.AUTH_JWT_AUDIENCE?.trim() || undefined,
+    nameClaim: env.AUTH_NAME_CLAIM?.trim() || 'name',
+    channelsClaim: env.AUTH_CHANNELS_CLAIM?.trim() || 'channels',
+    defaultChannels,
+  };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -327,5 +440,6 @@ export function loadConfig(env: Env = process.env): Config {
     apiMaxBodyBytes: integer(env, 'API_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     apiRateLimitPerSecond: integer(env, 'API_RATE_LIMIT_PER_SECOND', 100, 0, 1_000_000),
     demoPage: boolean(env, 'DEMO_PAGE', redis === undefined && env.NODE_ENV?.trim() !== 'production'),
+    auth: parseAuth(env),
   };
 }

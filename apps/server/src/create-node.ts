@@ -13,6 +13,7 @@ import { NodePresence } from './node-presence.js';
 import { OriginRefusalReporter, corsOptions, isOriginAllowed, originRefusal, refusalReadableByRefusedOrigin } from './origin-policy.js';
 import { connectRedis, type RedisConnections } from '@realtime/redis';
 import { registerSocketHandlers } from './socket-handlers.js';
+import { createAuthorizer } from './auth/create-authorizer.js';
 import { socketIoPlugin } from './socket-io-plugin.js';
 import { recoverSubscriptions } from './subscription-recovery.js';
 import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from '@realtime/protocol';
@@ -196,6 +197,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
 
   const io = app.io;
   io.engine.use(refusalReadableByRefusedOrigin(config.corsOrigins));
+  io.engine.on('connection', () => metrics.engineSessionsOpened.inc());
   instrumentNode(io, metrics);
   const presence = new NodePresence({
     io,
@@ -213,7 +215,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     redis !== undefined && config.adapterMode === 'sharded'
       ? roomSubscriptions(io, redis.subscriber, adapterChannelPrefix(config))
       : ALWAYS_SUBSCRIBED;
-  registerSocketHandlers({ io, presence, rooms, config, metrics, logger });
+  registerSocketHandlers({ io, presence, rooms, config, metrics, logger, authorizer: createAuthorizer(config.auth, logger) });
   publishRef = apiPublisher({
     io,
     limits,

@@ -16,17 +16,34 @@ export interface SenderIdentity {
   source?: EnvelopeSource;
 }
 
+/** The identity the handshake established: the token's `sub` and name claim (both absent when anonymous). */
+export interface VerifiedIdentity {
+  readonly userId: string | undefined;
+  readonly userName: string | undefined;
+}
+
 /**
  * Stamps a validated client envelope for relaying: identity is the socket's,
- * whatever the client wrote; `serverTime` is now. Builds a new object once;
- * it is encoded once per node by the adapter.
+ * whatever the client wrote; `serverTime` is now. `source.userId` is the
+ * token's `sub` or absent, never what the client sent (stripped also with
+ * auth off); a token's name replaces the client's `source.userName`.
+ * Builds a new object once; it is encoded once per node by the adapter.
  */
-export function stampEnvelope(envelope: ClientEnvelope, socketId: string, serverTime: string): RelayedEnvelope {
+export function stampEnvelope(
+  envelope: ClientEnvelope,
+  socketId: string,
+  serverTime: string,
+  verified: VerifiedIdentity,
+): RelayedEnvelope {
+  const source: RelayedEnvelope['source'] = { ...envelope.source, clientId: socketId };
+  delete source.userId;
+  if (verified.userId !== undefined) source.userId = verified.userId;
+  if (verified.userName !== undefined) source.userName = verified.userName;
   return {
     data: envelope.data,
     time: envelope.time ?? serverTime,
     clientId: socketId,
-    source: { ...envelope.source, clientId: socketId },
+    source,
     serverTime,
   };
 }

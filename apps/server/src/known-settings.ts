@@ -46,6 +46,16 @@ export const KNOWN_SETTINGS = [
   'PRESENCE_EVENTS_MAX_MEMBERS',
   'ADAPTER_MODE',
   'SHUTDOWN_GRACE_MS',
+  'AUTH_MODE',
+  'AUTH_JWT_SECRET',
+  'AUTH_JWT_PUBLIC_KEY',
+  'AUTH_JWT_PUBLIC_KEY_FILE',
+  'AUTH_JWKS_URL',
+  'AUTH_JWT_ISSUER',
+  'AUTH_JWT_AUDIENCE',
+  'AUTH_NAME_CLAIM',
+  'AUTH_CHANNELS_CLAIM',
+  'AUTH_DEFAULT_CHANNELS',
 ] as const;
 
 /** Prefixes that are ours: anything under them is expected to be a known setting. */
@@ -66,6 +76,7 @@ export const SETTING_PREFIXES = [
   'METRICS_',
   'API_',
   'DEMO_',
+  'AUTH_',
 ] as const;
 
 /** Well-known variables of other programs that happen to share a prefix with ours. */

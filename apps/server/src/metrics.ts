@@ -150,6 +150,17 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    authRefusals: new Counter({
+      name: 'realtime_auth_refusals_total',
+      help: 'Socket.IO handshakes refused by authentication (AUTH_MODE), by error code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    engineSessionsOpened: new Counter({
+      name: 'realtime_engine_sessions_opened_total',
+      help: 'Engine.IO sessions opened (handshakes without a session id that were accepted)',
+      registers: [registry],
+    }),
     originRefusals: new Counter({
       name: 'realtime_origin_refusals_total',
       help: 'Engine.IO handshakes refused because their Origin is not in CORS_ORIGINS',

@@ -12,6 +12,8 @@ import {
   type EnvelopeRequirements,
   type ValidationLimits,
 } from '@realtime/protocol';
+import type { Authorizer } from './auth/authorizer.js';
+import { authenticateHandshakes } from './auth/handshake-auth.js';
 import type { Config } from './config.js';
 import { stampEnvelope } from './envelopes.js';
 import type { Metrics } from './metrics.js';
@@ -19,6 +21,7 @@ import type { NodePresence } from './node-presence.js';
 import type { RoomSubscriptions } from './room-subscriptions.js';
 import { allowOneSocketPerConnection } from './one-socket-per-connection.js';
 import { TokenBucket } from './rate-limiter.js';
+import { allows, type ChannelOperation } from './auth/channel-grants.js';
 import type { RealtimeServer, RealtimeSocket } from './socket-types.js';
 import { channelTopic, isTopic, parseTopic, roomTopic } from './topics.js';
 
@@ -37,6 +40,8 @@ export interface SocketHandlerDeps {
   config: Config;
   metrics: Metrics;
   logger: Logger;
+  /** Who each connection is (AUTH_MODE); checked in the handshake, before `connection`. */
+  authorizer: Authorizer;
 }
 
 /**
@@ -45,7 +50,7 @@ export interface SocketHandlerDeps {
  * ack; refusals are never relayed; nothing a client sends can throw out of
  * here or reject unhandled.
  */
-export function registerSocketHandlers({ io, presence, rooms, config, metrics, logger }: SocketHandlerDeps): void {
+export function registerSocketHandlers({ io, presence, rooms, config, metrics, logger, authorizer }: SocketHandlerDeps): void {
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
   const channelMessages = metrics.messagesIn.labels('channel');
   const roomMessages = metrics.messagesIn.labels('room');
@@ -82,12 +87,24 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
   const describeTopic = (data: EnvelopeData, room: boolean): string =>
     room ? `room "${data.roomId as string}" of channel "${data.roomChannel}"` : `channel "${data.roomChannel}"`;
 
+  /**
+   * Whether the connection's grants allow `operation` on the envelope's
+   * channel (a room inherits its channel's rights). Checked before
+   * membership: a refused event is neither joined nor relayed.
+   */
+  const permitted = (socket: RealtimeSocket, data: EnvelopeData, operation: ChannelOperation): boolean =>
+    allows(socket.data.principal.grants, data.roomChannel, operation);
+
+  const forbid = (ack: AckFn | undefined, data: EnvelopeData, room: boolean, operation: ChannelOperation): void =>
+    refuse(ack, ErrorCode.FORBIDDEN, `this connection may not ${operation} ${room ? 'rooms of ' : ''}channel "${data.roomChannel}"`);
+
   /** A join or leave ack: the cluster-wide count, unless the store could not give one. */
   const countAck = (onlineUsers: number | undefined): JoinAck => (onlineUsers === undefined ? { ok: true } : { ok: true, onlineUsers });
 
   async function join(socket: RealtimeSocket, payload: unknown, ack: AckFn | undefined, room: boolean, startedAt: number): Promise<void> {
     const result = validateEnvelope(payload, room ? ROOM_CONTROL : CHANNEL_CONTROL, limits);
     if (!result.ok) return refuse(ack, result.error.code, result.error.message);
+    if (!permitted(socket, result.envelope.data, 'join')) return forbid(ack, result.envelope.data, room, 'join');
     const topic = topicOf(result.envelope.data, room);
     if (socket.rooms.has(topic)) {
       // Joining twice counts once and announces nothing. Awaited before the
@@ -103,7 +120,7 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
         `a connection may be in at most ${config.maxSubscriptionsPerConnection} channels and rooms`,
       );
     }
-    const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
+    const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString(), socket.data.principal);
     rememberIdentity(socket, envelope);
     // Joined locally first: the joiner receives its own join-* and every later count.
     // Both adapters in use (in-memory base and Redis) join synchronously.
@@ -123,7 +140,7 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     if (!socket.rooms.has(topic)) {
       return refuse(ack, ErrorCode.NOT_A_MEMBER, `this connection is not in ${describeTopic(result.envelope.data, room)}`);
     }
-    const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
+    const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString(), socket.data.principal);
     rememberIdentity(socket, envelope);
     // Left locally first: the remaining members are told, the leaver has its ack.
     void socket.leave(topic);
@@ -147,11 +164,12 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     if (!room && data.roomChannel !== event) {
       return refuse(ack, ErrorCode.INVALID_PAYLOAD, `data.roomChannel must equal the event name "${event}"`);
     }
+    if (!permitted(socket, data, 'publish')) return forbid(ack, data, room, 'publish');
     const topic = topicOf(data, room);
     if (!socket.rooms.has(topic)) {
       return refuse(ack, ErrorCode.NOT_A_MEMBER, `join ${describeTopic(data, room)} before sending to it`);
     }
-    const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString());
+    const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString(), socket.data.principal);
     rememberIdentity(socket, envelope);
     io.to(topic).emit(event, envelope);
     (room ? roomMessages : channelMessages).inc();
@@ -213,6 +231,8 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     logger.debug({ socketId: this.id, reason, topics: topics.length }, 'connection closed');
   }
 
+  // First: no other middleware sees an unauthenticated socket.
+  authenticateHandshakes(io, authorizer, metrics, logger);
   allowOneSocketPerConnection(io, metrics);
   io.on('connection', (socket) => {
     socket.data.identity = {};

@@ -1,4 +1,5 @@
 import type { Server, Socket } from 'socket.io';
+import type { Principal } from './auth/authorizer.js';
 import type { SenderIdentity } from './envelopes.js';
 import type { TokenBucket } from './rate-limiter.js';
 
@@ -10,6 +11,8 @@ export interface ConnectionData {
    * never the message itself, so an idle connection holds no old payload.
    */
   identity: SenderIdentity;
+  /** Who the connection is and what it may do: set by the handshake middleware, before `connection`. */
+  principal: Principal;
   bucket: TokenBucket;
   /** topic → server time of this connection's join: kept with its membership in the store (member lists show it). */
   joinedAt: Map<string, string>;

@@ -1,6 +1,24 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RedisTopology } from '@realtime/redis';
-import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { ConfigError, loadConfig, type AuthConfig, type Config } from '../src/config.js';
+import { allows, parseChannelGrants, type ChannelGrants } from '../src/auth/channel-grants.js';
+
+/** The auth settings when no AUTH_* variable is set. */
+const AUTH_OFF: AuthConfig = {
+  mode: 'off',
+  jwtSecret: undefined,
+  jwtPublicKey: undefined,
+  jwksUrl: undefined,
+  issuer: undefined,
+  audience: undefined,
+  nameClaim: 'name',
+  channelsClaim: 'channels',
+  defaultChannels: parseChannelGrants({ '*': ['join', 'publish'] }) as ChannelGrants,
+};
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test when it throws none, or something else). */
 function configError(env: Record<string, string | undefined>): ConfigError {
@@ -88,6 +106,7 @@ describe('loadConfig', () => {
       apiMaxBodyBytes: 8 * 1024 * 1024,
       apiRateLimitPerSecond: 100,
       demoPage: true,
+      auth: AUTH_OFF,
     } satisfies Config);
   });
 
@@ -174,6 +193,7 @@ describe('loadConfig', () => {
       apiMaxBodyBytes: 65536,
       apiRateLimitPerSecond: 5,
       demoPage: false,
+      auth: AUTH_OFF,
     } satisfies Config);
   });
 
@@ -461,5 +481,80 @@ describe('Redis topology: exactly one of REDIS_URL, REDIS_SENTINELS (+ REDIS_SEN
     const err = configError(env);
     expect(err.message).toContain(message);
     expect(err.message).not.toContain('hunter2');
+  });
+});
+
+describe('AUTH_*: connection authentication', () => {
+  const SECRET = 'a-planted-hmac-secret-of-32-bytes-at-least';
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+  it('is off by default, with AUTH_DEFAULT_CHANNELS allowing join and publish everywhere', () => {
+    const { auth } = loadConfig({});
+    expect(auth.mode).toBe('off');
+    expect(allows(auth.defaultChannels, 'any-channel', 'join')).toBe(true);
+    expect(allows(auth.defaultChannels, 'any-channel', 'publish')).toBe(true);
+  });
+
+  it.each(['optional', 'required'])('AUTH_MODE=%s without a key source is a configuration error naming the sources', (mode) => {
+    expect(() => loadConfig({ AUTH_MODE: mode })).toThrow(/AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_PUBLIC_KEY_FILE or AUTH_JWKS_URL/);
+  });
+
+  it('refuses an unknown mode', () => {
+    expect(() => loadConfig({ AUTH_MODE: 'on' })).toThrow(ConfigError);
+  });
+
+  it('takes every key source at once, and the claims, issuer and audience', () => {
+    const { auth } = loadConfig({
+      AUTH_MODE: 'required',
+      AUTH_JWT_SECRET: SECRET,
+      AUTH_JWT_PUBLIC_KEY: pem,
+      AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+      AUTH_JWT_ISSUER: 'https://idp.example.com/',
+      AUTH_JWT_AUDIENCE: 'realtime',
+      AUTH_NAME_CLAIM: 'preferred_username',
+      AUTH_CHANNELS_CLAIM: 'rt_channels',
+      AUTH_DEFAULT_CHANNELS: '{"public-*": ["join"]}',
+    });
+    expect(auth.mode).toBe('required');
+    expect(Buffer.from(auth.jwtSecret ?? new Uint8Array()).toString()).toBe(SECRET);
+    expect(auth.jwtPublicKey?.asymmetricKeyType).toBe('ec');
+    expect(auth.jwksUrl?.href).toBe('https://idp.example.com/.well-known/jwks.json');
+    expect(auth).toMatchObject({ issuer: 'https://idp.example.com/', audience: 'realtime', nameClaim: 'preferred_username', channelsClaim: 'rt_channels' });
+    expect(allows(auth.defaultChannels, 'public-1', 'join')).toBe(true);
+    expect(allows(auth.defaultChannels, 'public-1', 'publish')).toBe(false);
+  });
+
+  it('reads AUTH_JWT_PUBLIC_KEY_FILE, and accepts \\n-escaped inline PEM', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-config-'));
+    const file = join(dir, 'key.pem');
+    writeFileSync(file, pem);
+    expect(loadConfig({ AUTH_MODE: 'required', AUTH_JWT_PUBLIC_KEY_FILE: file }).auth.jwtPublicKey?.asymmetricKeyType).toBe('ec');
+    expect(loadConfig({ AUTH_JWT_PUBLIC_KEY: pem.replace(/\n/g, '\\n') }).auth.jwtPublicKey?.asymmetricKeyType).toBe('ec');
+    expect(() => loadConfig({ AUTH_JWT_PUBLIC_KEY_FILE: join(dir, 'missing.pem') })).toThrow(/cannot read/);
+    expect(() => loadConfig({ AUTH_JWT_PUBLIC_KEY: pem, AUTH_JWT_PUBLIC_KEY_FILE: file })).toThrow(/only one/);
+  });
+
+  it('refuses a short secret, a bad PEM, a private key and a non-http JWKS URL without quoting them', () => {
+    const short = 'short-secret-planted';
+    expect(() => loadConfig({ AUTH_JWT_SECRET: short })).toThrow(/at least 32 bytes/);
+    try {
+      loadConfig({ AUTH_JWT_SECRET: short });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(short);
+    }
+    expect(() => loadConfig({ AUTH_JWT_PUBLIC_KEY: 'not a pem' })).toThrow(/PEM public key/);
+    const { privateKey } = generateKeyPairSync('ed25519');
+    // A private key PEM yields its public half: a misplaced private key is at least not used to sign anything.
+    expect(loadConfig({ AUTH_JWT_PUBLIC_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }).auth.jwtPublicKey?.type).toBe(
+      'public',
+    );
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'file:///etc/passwd' })).toThrow(/http\(s\) URL/);
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'not a url' })).toThrow(/http\(s\) URL/);
+  });
+
+  it('refuses an AUTH_DEFAULT_CHANNELS that is not JSON grants', () => {
+    expect(() => loadConfig({ AUTH_DEFAULT_CHANNELS: '*' })).toThrow(/must be JSON/);
+    expect(() => loadConfig({ AUTH_DEFAULT_CHANNELS: '{"*": "join"}' })).toThrow(/array of strings/);
   });
 });

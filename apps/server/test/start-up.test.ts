@@ -12,6 +12,7 @@ import {
   startRedisProcess,
   startRedisSentinelSet,
 } from '@realtime/testing';
+import { signToken } from './support/tokens.js';
 
 /**
  * A planted Redis password must never reach a byte the node prints, at the
@@ -248,5 +249,56 @@ describe('Redis Cluster credentials', () => {
       expect(output).not.toContain(password);
       expect(output).not.toContain(wrong);
     }
+  });
+});
+
+describe('JWT secrets and tokens never reach the output (LOG_LEVEL=trace)', () => {
+  it('AUTH_MODE=required or optional without a key source stops the start with exit 2, naming the settings', async () => {
+    for (const mode of ['required', 'optional']) {
+      const node = spawnNode({ AUTH_MODE: mode });
+      expect(await node.exited).toBe(2);
+      expect(node.output()).toContain(`AUTH_MODE=${mode} needs a key source: AUTH_JWT_SECRET`);
+    }
+  });
+
+  it('a secret too short stops the start with exit 2 without printing it', async () => {
+    const short = `s-${randomBytes(6).toString('hex')}`;
+    const node = spawnNode({ AUTH_MODE: 'required', AUTH_JWT_SECRET: short });
+    expect(await node.exited).toBe(2);
+    expect(node.output()).toContain('AUTH_JWT_SECRET must be at least 32 bytes');
+    expect(node.output()).not.toContain(short);
+  });
+
+  it('accepted and refused handshakes, traffic and a drain print neither the secret nor any token', async () => {
+    const secret = `jwt-secret-${randomBytes(16).toString('hex')}`;
+    const node = spawnNode({ AUTH_MODE: 'optional', AUTH_JWT_SECRET: secret });
+    await node.waitFor(/"event":"listening"/);
+    const url = `http://127.0.0.1:${portOf(node.output())}`;
+    const good = await signToken(secret, { sub: 'user-in-logs-test', name: 'N' });
+    const header = await signToken(secret, { sub: 'header-user' });
+    const expired = await signToken(secret, { sub: 'u' }, { expiresIn: -120 });
+    const forged = await signToken(`${secret}-wrong`, { sub: 'u' });
+    const tokens = [good, header, expired, forged];
+
+    const client = await connectClient(url, { auth: { token: good } });
+    expect(await emitWithAck(client, 'join-channel', guideEnvelope({ roomChannel: 'auth-logs' }, client))).toMatchObject({ ok: true });
+    expect(await emitWithAck(client, 'auth-logs', guideEnvelope({ roomChannel: 'auth-logs', message: 'hi' }, client))).toEqual({ ok: true });
+    await connectClient(url, { transports: ['polling'], extraHeaders: { Authorization: `Bearer ${header}` } });
+    for (const token of [expired, forged]) {
+      await expect(connectClient(url, { auth: { token } })).rejects.toThrow(/AUTH_/);
+      await expect(connectClient(url, { transports: ['polling'], extraHeaders: { Authorization: `Bearer ${token}` } })).rejects.toThrow(/AUTH_/);
+    }
+    await node.waitFor(/connection refused/);
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+
+    const output = node.output();
+    expect(output).toContain('drained');
+    expect(output).not.toContain(secret);
+    for (const token of tokens) {
+      // No token, and no part of one (its payload or signature segment).
+      for (const part of token.split('.').slice(1)) expect(output).not.toContain(part);
+    }
+    expect(output).not.toMatch(/Bearer/i);
   });
 });

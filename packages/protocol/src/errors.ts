@@ -9,7 +9,21 @@ export const ErrorCode = {
   INVALID_PAYLOAD: 'INVALID_PAYLOAD',
   /** No credentials, or credentials that could not be verified. */
   UNAUTHORIZED: 'UNAUTHORIZED',
-  /** Valid credentials that do not allow this action. */
+  /**
+   * Connection refused: AUTH_MODE=required and the handshake carried no
+   * token (`connect_error` with `data: { code, message }`).
+   */
+  AUTH_REQUIRED: 'AUTH_REQUIRED',
+  /**
+   * Connection refused: the token is malformed, its signature, issuer or
+   * audience does not verify, or its algorithm is not allowed for any key.
+   */
+  AUTH_INVALID: 'AUTH_INVALID',
+  /** Connection refused: the token verified but has expired (or is not valid yet). Get a new token. */
+  AUTH_EXPIRED: 'AUTH_EXPIRED',
+  /** Connection refused: the token, or its user, has been revoked. */
+  REVOKED: 'REVOKED',
+  /** Valid credentials that do not allow this action (a channel or room the token does not grant). */
   FORBIDDEN: 'FORBIDDEN',
   /** The thing addressed does not exist. */
   NOT_FOUND: 'NOT_FOUND',
@@ -51,6 +65,10 @@ export interface ErrorSpec {
 export const ERROR_REGISTRY: { readonly [C in ErrorCode]: ErrorSpec } = Object.freeze({
   INVALID_PAYLOAD: { httpStatus: 400, retryable: false },
   UNAUTHORIZED: { httpStatus: 401, retryable: false },
+  AUTH_REQUIRED: { httpStatus: 401, retryable: false },
+  AUTH_INVALID: { httpStatus: 401, retryable: false },
+  AUTH_EXPIRED: { httpStatus: 401, retryable: false },
+  REVOKED: { httpStatus: 403, retryable: false },
   FORBIDDEN: { httpStatus: 403, retryable: false },
   NOT_FOUND: { httpStatus: 404, retryable: false },
   // The state of the connection, not the form of the request, is in the way.

@@ -16,6 +16,10 @@ describe('the error registry', () => {
     expect(statuses).toMatchObject({
       INVALID_PAYLOAD: 400,
       UNAUTHORIZED: 401,
+      AUTH_REQUIRED: 401,
+      AUTH_INVALID: 401,
+      AUTH_EXPIRED: 401,
+      REVOKED: 403,
       FORBIDDEN: 403,
       NOT_FOUND: 404,
       PAYLOAD_TOO_LARGE: 413,

@@ -10,6 +10,8 @@ export interface ClientOptions {
   /** Reconnect automatically (socket.io-client's default). Off by default in tests. */
   reconnection?: boolean;
   extraHeaders?: Record<string, string>;
+  /** socket.io-client's `auth` option: sent in the handshake (e.g. `{ token }`). */
+  auth?: Record<string, unknown>;
   /**
    * Keep cookies, as a browser does (socket.io-client's `withCredentials`,
    * which in Node.js gives each connection a cookie jar). A load balancer
@@ -35,6 +37,7 @@ export async function connectClient(url: string, options: ClientOptions = {}): P
     timeout: 10_000,
     withCredentials: options.keepCookies ?? true,
     ...(options.extraHeaders ? { extraHeaders: options.extraHeaders } : {}),
+    ...(options.auth ? { auth: options.auth } : {}),
     ...(agent === undefined ? {} : { agent: agent as unknown as string, localAddress: options.localAddress }),
   });
   registerTeardown(() => {

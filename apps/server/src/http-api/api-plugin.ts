@@ -241,7 +241,14 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
           return {
             members: page.items.map((m) => {
               const meta = decodeIdentity(m.meta);
-              return { clientId: m.connectionId, nodeId: m.nodeId, source: { ...meta.source, clientId: m.connectionId }, joinedAt: meta.joinedAt ?? null };
+              return {
+                clientId: m.connectionId,
+                nodeId: m.nodeId,
+                // Only the server writes source.userId (from a verified token): a client-sent one is stripped.
+                userId: meta.source?.userId ?? null,
+                source: { ...meta.source, clientId: m.connectionId },
+                joinedAt: meta.joinedAt ?? null,
+              };
             }),
             nextCursor: page.nextCursor,
           };

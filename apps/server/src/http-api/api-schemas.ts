@@ -86,6 +86,7 @@ export const MembersPage = Type.Object({
     Type.Object({
       clientId: Type.String(),
       nodeId: Type.String(),
+      userId: Type.Union([Type.String(), Type.Null()], { description: "the token's sub; null for an anonymous connection" }),
       source: Type.Record(Type.String(), Type.String()),
       joinedAt: Type.Union([Type.String(), Type.Null()], { description: 'server time of the join' }),
     }),
