@@ -52,6 +52,24 @@ export interface Config {
   rateLimitEventsPerSecond: number;
   /** RATE_LIMIT_BURST: events a connection may send at once above the rate. Default 400. */
   rateLimitBurst: number;
+  /**
+   * RATE_LIMIT_CLOSE_AFTER: a connection refused RATE_LIMITED more than this
+   * many times in any 10 s is closed with `server-close` RATE_LIMITED (it
+   * reconnects with backoff). Default 200; 0 = never closed for it.
+   */
+  rateLimitCloseAfter: number;
+  /**
+   * CONNECT_TIMEOUT_MS: an Engine.IO session that has not connected the
+   * namespace within this is closed, so half-open sessions cannot pile up.
+   * Default 10 000 (Socket.IO's own is 45 000).
+   */
+  connectTimeoutMs: number;
+  /**
+   * MAX_BUFFERED_BYTES: a connection whose bytes queued in this process
+   * (Engine.IO's write buffer plus the WebSocket's bufferedAmount) pass this
+   * is closed with SLOW_CONSUMER within 2 s. Default 1 048 576; 0 = no limit.
+   */
+  maxBufferedBytes: number;
   /** HEARTBEAT_INTERVAL_MS: how often the node refreshes its liveness and reaps dead nodes. Default 1 500. */
   heartbeatIntervalMs: number;
   /** NODE_TTL_MS: a node silent this long is dead and reaped. Default 5 000 (≥ 2 × heartbeat). */
@@ -313,6 +331,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1),
     rateLimitEventsPerSecond: integer(env, 'RATE_LIMIT_EVENTS_PER_SECOND', 200, 0),
     rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 400, 1),
+    rateLimitCloseAfter: integer(env, 'RATE_LIMIT_CLOSE_AFTER', 200, 0, 1_000_000),
+    connectTimeoutMs: integer(env, 'CONNECT_TIMEOUT_MS', 10_000, 100, MAX_TIMER_MS),
+    maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', 1024 * 1024, 0),
     heartbeatIntervalMs,
     nodeTtlMs,
     pingIntervalMs,

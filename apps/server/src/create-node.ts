@@ -14,6 +14,8 @@ import { OriginRefusalReporter, corsOptions, isOriginAllowed, originRefusal, ref
 import { connectRedis, type RedisConnections } from '@realtime/redis';
 import { registerSocketHandlers } from './socket-handlers.js';
 import { socketIoPlugin } from './socket-io-plugin.js';
+import { closeWithShutdown } from './drain-connections.js';
+import { watchSlowConsumers } from './slow-consumers.js';
 import { recoverSubscriptions } from './subscription-recovery.js';
 import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from '@realtime/protocol';
 import { registerApi } from './http-api/api-plugin.js';
@@ -132,6 +134,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
         callback(null, true);
       },
       maxHttpBufferSize: config.maxHttpBufferSizeBytes,
+      // An Engine.IO session that never connects the namespace is closed after this.
+      connectTimeout: config.connectTimeoutMs,
       pingInterval: config.pingIntervalMs,
       pingTimeout: config.pingTimeoutMs,
       serveClient: false,
@@ -214,6 +218,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       ? roomSubscriptions(io, redis.subscriber, adapterChannelPrefix(config))
       : ALWAYS_SUBSCRIBED;
   registerSocketHandlers({ io, presence, rooms, config, metrics, logger });
+  const stopWatchingSlowConsumers = watchSlowConsumers(io, metrics, config.maxBufferedBytes);
   publishRef = apiPublisher({
     io,
     limits,
@@ -262,9 +267,13 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   const close = (): Promise<void> => {
     closing ??= (async () => {
       draining = true;
+      stopWatchingSlowConsumers();
       logger.info('draining: refusing new connections, closing live ones');
       // Closing the transports fires each socket's `disconnecting`: its
-      // leave-* events go out and its presence removals are queued.
+      // leave-* events go out and its presence removals are queued. Each
+      // client is told SHUTDOWN first; whoever has not closed within the
+      // wait (a client that does not read) is closed without it.
+      await closeWithShutdown(io, metrics, Math.min(2000, Math.floor(config.shutdownGraceMs / 2)));
       io.engine.close();
       await presence.stop();
       await app.close();

@@ -36,6 +36,9 @@ export const KNOWN_SETTINGS = [
   'MAX_SUBSCRIPTIONS_PER_CONNECTION',
   'RATE_LIMIT_EVENTS_PER_SECOND',
   'RATE_LIMIT_BURST',
+  'RATE_LIMIT_CLOSE_AFTER',
+  'CONNECT_TIMEOUT_MS',
+  'MAX_BUFFERED_BYTES',
   'HEARTBEAT_INTERVAL_MS',
   'NODE_TTL_MS',
   'PING_INTERVAL_MS',
@@ -66,6 +69,7 @@ export const SETTING_PREFIXES = [
   'METRICS_',
   'API_',
   'DEMO_',
+  'CONNECT_',
 ] as const;
 
 /** Well-known variables of other programs that happen to share a prefix with ours. */

@@ -150,6 +150,12 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    serverCloses: new Counter({
+      name: 'realtime_server_closes_total',
+      help: 'Connections the server closed after telling the client why (server-close), by code: RATE_LIMITED, SLOW_CONSUMER, SHUTDOWN, …',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
     originRefusals: new Counter({
       name: 'realtime_origin_refusals_total',
       help: 'Engine.IO handshakes refused because their Origin is not in CORS_ORIGINS',

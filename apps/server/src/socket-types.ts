@@ -1,6 +1,7 @@
 import type { Server, Socket } from 'socket.io';
 import type { SenderIdentity } from './envelopes.js';
 import type { TokenBucket } from './rate-limiter.js';
+import type { RefusalWindow } from './refusal-window.js';
 
 /** Per-connection state the server keeps in `socket.data`. */
 export interface ConnectionData {
@@ -11,6 +12,8 @@ export interface ConnectionData {
    */
   identity: SenderIdentity;
   bucket: TokenBucket;
+  /** Made at this connection's first RATE_LIMITED refusal (RATE_LIMIT_CLOSE_AFTER). */
+  rateLimitRefusals: RefusalWindow | undefined;
   /** topic → server time of this connection's join: kept with its membership in the store (member lists show it). */
   joinedAt: Map<string, string>;
 }

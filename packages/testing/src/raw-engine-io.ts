@@ -16,6 +16,8 @@ export interface RawEngineIo {
   /** Resolves when the server closes the connection. */
   readonly closed: Promise<void>;
   close(): void;
+  /** Stops reading from the TCP connection (a client that is not reading): the server's writes back up. */
+  pause(): void;
 }
 
 export interface RawEngineIoOptions {
@@ -65,5 +67,5 @@ export async function connectRawEngineIo(url: string, options: RawEngineIoOption
     });
   };
   await waitForFrame((f) => f.startsWith('0{'));
-  return { frames, send: (frame) => ws.send(frame), waitForFrame, closed, close: () => ws.close() };
+  return { frames, send: (frame) => ws.send(frame), waitForFrame, closed, close: () => ws.close(), pause: () => ws.pause() };
 }

@@ -1,0 +1,23 @@
+import { ERROR_REGISTRY, type ErrorCode } from './errors.js';
+
+/**
+ * The payload of `server-close`, which the server emits just before it
+ * closes a connection. `retry` is the registry's `retryable` for the code:
+ * when false (AUTH_EXPIRED, REVOKED, FORBIDDEN) the server disconnects at the
+ * Socket.IO level, so socket.io-client does not reconnect; when true
+ * (RATE_LIMITED, SLOW_CONSUMER, SHUTDOWN) it closes the transport, so
+ * socket.io-client reconnects with its backoff, waiting at least
+ * `retryAfterMs` when present.
+ */
+export interface ServerClose {
+  code: ErrorCode;
+  message: string;
+  retry: boolean;
+  retryAfterMs?: number;
+}
+
+export function serverClose(code: ErrorCode, message: string, retryAfterMs?: number): ServerClose {
+  const close: ServerClose = { code, message, retry: ERROR_REGISTRY[code].retryable };
+  if (retryAfterMs !== undefined) close.retryAfterMs = retryAfterMs;
+  return close;
+}
