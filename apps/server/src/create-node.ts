@@ -15,6 +15,7 @@ import { connectRedis, type RedisConnections } from '@realtime/redis';
 import { registerSocketHandlers } from './socket-handlers.js';
 import { socketIoPlugin } from './socket-io-plugin.js';
 import { closeWithShutdown } from './drain-connections.js';
+import { originCheckedOnSessionRequests } from './session-origin.js';
 import { watchSlowConsumers } from './slow-consumers.js';
 import { recoverSubscriptions } from './subscription-recovery.js';
 import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from '@realtime/protocol';
@@ -200,6 +201,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
 
   const io = app.io;
   io.engine.use(refusalReadableByRefusedOrigin(config.corsOrigins));
+  io.engine.use(originCheckedOnSessionRequests(config.corsOrigins, (origin) => originRefusals.refused(origin)));
   instrumentNode(io, metrics);
   const presence = new NodePresence({
     io,
