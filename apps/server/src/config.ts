@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { trustedProxyProblem } from './client-address.js';
 import { parseEndpoints, parseRedisUrl, redisUrlProblem, type RedisTopology } from '@realtime/redis';
 
 /**
@@ -70,6 +71,19 @@ export interface Config {
    * is closed with SLOW_CONSUMER within 2 s. Default 1 048 576; 0 = no limit.
    */
   maxBufferedBytes: number;
+  /**
+   * HANDSHAKE_RATE_PER_IP: at most this many Engine.IO handshakes (requests
+   * without a session id) per client address in any 10 s, cluster-wide
+   * through Redis (the node's own count while Redis is down); beyond it
+   * `429` with `Retry-After`. Default 0 = no limit.
+   */
+  handshakeRatePerIp: number;
+  /**
+   * TRUSTED_PROXIES: addresses or CIDR ranges of the proxies in front of the
+   * nodes, comma-separated; `X-Forwarded-For` gives the client address only
+   * when the TCP peer is one of them. Default none: the peer is the client.
+   */
+  trustedProxies: readonly string[];
   /** HEARTBEAT_INTERVAL_MS: how often the node refreshes its liveness and reaps dead nodes. Default 1 500. */
   heartbeatIntervalMs: number;
   /** NODE_TTL_MS: a node silent this long is dead and reaped. Default 5 000 (≥ 2 × heartbeat). */
@@ -158,6 +172,17 @@ function parseApiKeys(raw: string | undefined): ApiKey[] {
     keys.push({ name, secret });
   }
   return keys;
+}
+
+/** TRUSTED_PROXIES, each entry an address or a CIDR range. */
+function parseTrustedProxies(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const trimmed = entry.trim();
+    const problem = trustedProxyProblem(trimmed);
+    if (problem !== undefined) throw new ConfigError(`TRUSTED_PROXIES: ${problem}`);
+    return trimmed;
+  });
 }
 
 export class ConfigError extends Error {
@@ -334,6 +359,8 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitCloseAfter: integer(env, 'RATE_LIMIT_CLOSE_AFTER', 200, 0, 1_000_000),
     connectTimeoutMs: integer(env, 'CONNECT_TIMEOUT_MS', 10_000, 100, MAX_TIMER_MS),
     maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', 1024 * 1024, 0),
+    handshakeRatePerIp: integer(env, 'HANDSHAKE_RATE_PER_IP', 0, 0, 1_000_000),
+    trustedProxies: parseTrustedProxies(env.TRUSTED_PROXIES),
     heartbeatIntervalMs,
     nodeTtlMs,
     pingIntervalMs,

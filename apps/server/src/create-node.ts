@@ -15,6 +15,9 @@ import { connectRedis, type RedisConnections } from '@realtime/redis';
 import { registerSocketHandlers } from './socket-handlers.js';
 import { socketIoPlugin } from './socket-io-plugin.js';
 import { closeWithShutdown } from './drain-connections.js';
+import { trustedProxies } from './client-address.js';
+import { handshakeRateLimit } from './handshake-rate-limit.js';
+import { memoryHandshakeLimiter, redisHandshakeLimiter } from './handshake-limiter.js';
 import { originCheckedOnSessionRequests } from './session-origin.js';
 import { watchSlowConsumers } from './slow-consumers.js';
 import { recoverSubscriptions } from './subscription-recovery.js';
@@ -25,6 +28,9 @@ import { apiPublisher, type PublishItem, type PublishResult } from './http-api/a
 import { memoryIdempotency, redisIdempotency } from './http-api/idempotency.js';
 import { memoryApiRateLimiter, redisApiRateLimiter } from './http-api/api-rate-limit.js';
 import type { RealtimeServer } from './socket-types.js';
+
+/** The window of HANDSHAKE_RATE_PER_IP. */
+const HANDSHAKE_WINDOW_MS = 10_000;
 
 export interface RealtimeNode {
   readonly config: Config;
@@ -200,6 +206,31 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   subscriptionsConfirmed = true;
 
   const io = app.io;
+  if (config.handshakeRatePerIp > 0) {
+    const local = memoryHandshakeLimiter(config.handshakeRatePerIp, HANDSHAKE_WINDOW_MS);
+    const limiter =
+      redis === undefined
+        ? local
+        : redisHandshakeLimiter({
+            redis: redis.commands,
+            keyPrefix: config.redisKeyPrefix,
+            nodeId: config.nodeId,
+            limit: config.handshakeRatePerIp,
+            windowMs: HANDSHAKE_WINDOW_MS,
+            fallback: local,
+            onFallback: () => metrics.handshakeLimitFallbacks.inc(),
+          });
+    // First: a refused handshake costs one lookup and nothing of Engine.IO's.
+    io.engine.use(
+      handshakeRateLimit({
+        limiter,
+        trusted: trustedProxies(config.trustedProxies),
+        limit: config.handshakeRatePerIp,
+        windowMs: HANDSHAKE_WINDOW_MS,
+        onRefused: () => metrics.handshakeRefusals.inc(),
+      }),
+    );
+  }
   io.engine.use(refusalReadableByRefusedOrigin(config.corsOrigins));
   io.engine.use(originCheckedOnSessionRequests(config.corsOrigins, (origin) => originRefusals.refused(origin)));
   instrumentNode(io, metrics);

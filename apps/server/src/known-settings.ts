@@ -39,6 +39,8 @@ export const KNOWN_SETTINGS = [
   'RATE_LIMIT_CLOSE_AFTER',
   'CONNECT_TIMEOUT_MS',
   'MAX_BUFFERED_BYTES',
+  'HANDSHAKE_RATE_PER_IP',
+  'TRUSTED_PROXIES',
   'HEARTBEAT_INTERVAL_MS',
   'NODE_TTL_MS',
   'PING_INTERVAL_MS',
@@ -70,6 +72,8 @@ export const SETTING_PREFIXES = [
   'API_',
   'DEMO_',
   'CONNECT_',
+  'HANDSHAKE_',
+  'TRUSTED_',
 ] as const;
 
 /** Well-known variables of other programs that happen to share a prefix with ours. */

@@ -156,6 +156,16 @@ export function createMetrics() {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    handshakeRefusals: new Counter({
+      name: 'realtime_handshake_refusals_total',
+      help: 'Engine.IO handshakes refused 429 by HANDSHAKE_RATE_PER_IP',
+      registers: [registry],
+    }),
+    handshakeLimitFallbacks: new Counter({
+      name: 'realtime_handshake_limit_fallbacks_total',
+      help: 'HANDSHAKE_RATE_PER_IP decisions the node made alone because Redis failed or was slow',
+      registers: [registry],
+    }),
     originRefusals: new Counter({
       name: 'realtime_origin_refusals_total',
       help: 'Engine.IO handshakes refused because their Origin is not in CORS_ORIGINS',
