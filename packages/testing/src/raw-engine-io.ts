@@ -11,6 +11,8 @@ export interface RawEngineIo {
   /** Every text frame received so far, in order (the open packet first). */
   readonly frames: string[];
   send(frame: string): void;
+  /** Sends one binary WebSocket frame (an Engine.IO binary message: a Socket.IO attachment). */
+  sendBinary(data: Uint8Array): void;
   /** Resolves with the first frame (from now on or already received) matching `predicate`. */
   waitForFrame(predicate: (frame: string) => boolean, timeoutMs?: number): Promise<string>;
   /** Resolves when the server closes the connection. */
@@ -67,5 +69,13 @@ export async function connectRawEngineIo(url: string, options: RawEngineIoOption
     });
   };
   await waitForFrame((f) => f.startsWith('0{'));
-  return { frames, send: (frame) => ws.send(frame), waitForFrame, closed, close: () => ws.close(), pause: () => ws.pause() };
+  return {
+    frames,
+    send: (frame) => ws.send(frame),
+    sendBinary: (data) => ws.send(data, { binary: true }),
+    waitForFrame,
+    closed,
+    close: () => ws.close(),
+    pause: () => ws.pause(),
+  };
 }
