@@ -7,9 +7,11 @@ import {
   emitWithAck,
   guideEnvelope,
   nextEvent,
+  registerTeardown,
   startServerProcess,
   type Transport,
 } from '@realtime/testing';
+import { createRealtimeClient, type RealtimeError } from '@realtime/client';
 import { startTestNode } from './support/start-test-node.js';
 import { closeConnection } from '../src/server-close.js';
 
@@ -143,5 +145,22 @@ describe('terminal codes disconnect at the Socket.IO level', () => {
     // socket.io-client's rule: after a server disconnect the socket is inactive and schedules no reconnection.
     expect(client.active).toBe(false);
     expect(await scrape(url)).toContain('realtime_server_closes_total{code="FORBIDDEN"} 1');
+  });
+});
+
+describe('the SDK honours server-close', () => {
+  it('after a terminal code (retry: false) it does not reconnect: every membership is lost with that code', async () => {
+    const { url, node } = await startTestNode();
+    const rt = createRealtimeClient(url, { reconnectionDelayMs: 50, reconnectionDelayMaxMs: 100 });
+    registerTeardown(() => rt.close());
+    const channel = await rt.joinChannel('terminal');
+    const lost = new Promise<RealtimeError>((resolve) => rt.once('lost', (_membership, error) => resolve(error)));
+    const socket = [...node.io.of('/').sockets.values()][0];
+    expect(socket).toBeDefined();
+    closeConnection(node.metrics, socket!, ErrorCode.FORBIDDEN, 'not allowed any more');
+    expect(await lost).toMatchObject({ code: 'FORBIDDEN', message: 'not allowed any more', retryable: false });
+    expect(channel.state).toBe('lost');
+    expect(node.io.of('/').sockets.size).toBe(0);
+    expect(rt.connected).toBe(false);
   });
 });

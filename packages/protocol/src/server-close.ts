@@ -1,4 +1,4 @@
-import { ERROR_REGISTRY, type ErrorCode } from './errors.js';
+import { ERROR_REGISTRY, isErrorCode, type ErrorCode } from './errors.js';
 
 /**
  * The payload of `server-close`, which the server emits just before it
@@ -20,4 +20,16 @@ export function serverClose(code: ErrorCode, message: string, retryAfterMs?: num
   const close: ServerClose = { code, message, retry: ERROR_REGISTRY[code].retryable };
   if (retryAfterMs !== undefined) close.retryAfterMs = retryAfterMs;
   return close;
+}
+
+/** Whether `value` is a well-formed `server-close` payload (what a client receives is untrusted input). */
+export function isServerClose(value: unknown): value is ServerClose {
+  if (typeof value !== 'object' || value === null) return false;
+  const close = value as Record<string, unknown>;
+  return (
+    isErrorCode(close.code) &&
+    typeof close.message === 'string' &&
+    typeof close.retry === 'boolean' &&
+    (close.retryAfterMs === undefined || (typeof close.retryAfterMs === 'number' && Number.isFinite(close.retryAfterMs)))
+  );
 }
