@@ -277,11 +277,7 @@ export class NodePresence {
       const identity = this.options.identityOf(socket.id);
       for (const room of socket.rooms) {
         if (isTopic(room)) {
-          memberships.push({
-            topic: room,
-            connectionId: socket.id,
-            meta: encodeIdentity(identity, this.options.joinedAtOf(socket.id, room)),
-          });
+          memberships.push({ topic: room, connectionId: socket.id, meta: encodeIdentity(identity, this.options.joinedAtOf(socket.id, room)) });
         }
       }
     }
