@@ -89,6 +89,7 @@ describe('GET /metrics', () => {
       realtime_connections_opened_total: 'counter',
       realtime_connections_closed_total: 'counter',
       realtime_origin_refusals_total: 'counter',
+      realtime_server_closes_total: 'counter',
       // prom-client's defaults: event-loop lag, CPU, memory, handles, GC.
       nodejs_eventloop_lag_seconds: 'gauge',
       nodejs_eventloop_lag_p99_seconds: 'gauge',

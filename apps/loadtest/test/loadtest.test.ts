@@ -21,7 +21,14 @@ let urls: string[];
 beforeAll(async () => {
   const redis = await startTestRedis();
   registerTeardown(() => redis.stop());
-  const nodes = await startCluster(2, { redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('loadtest'), namePrefix: 'lt' });
+  // RATE_LIMIT_CLOSE_AFTER=0: the rate-limit run below counts refusals, which the default would
+  // end after 200 by closing the publisher (that close is server-close.test.ts's subject).
+  const nodes = await startCluster(2, {
+    redisUrl: redis.url,
+    keyPrefix: uniqueKeyPrefix('loadtest'),
+    namePrefix: 'lt',
+    env: { RATE_LIMIT_CLOSE_AFTER: '0' },
+  });
   urls = nodes.map((n) => n.url);
 });
 

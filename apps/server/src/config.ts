@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_CHANNEL_GRANTS_JSON, parseChannelGrants, type ChannelGrants } from './auth/channel-grants.js';
+import { trustedProxyProblem } from './client-address.js';
 import { parseEndpoints, parseRedisUrl, redisUrlProblem, type RedisTopology } from '@realtime/redis';
 
 /**
@@ -54,6 +55,37 @@ export interface Config {
   rateLimitEventsPerSecond: number;
   /** RATE_LIMIT_BURST: events a connection may send at once above the rate. Default 400. */
   rateLimitBurst: number;
+  /**
+   * RATE_LIMIT_CLOSE_AFTER: a connection refused RATE_LIMITED more than this
+   * many times in any 10 s is closed with `server-close` RATE_LIMITED (it
+   * reconnects with backoff). Default 200; 0 = never closed for it.
+   */
+  rateLimitCloseAfter: number;
+  /**
+   * CONNECT_TIMEOUT_MS: an Engine.IO session that has not connected the
+   * namespace within this is closed, so half-open sessions cannot pile up.
+   * Default 10 000 (Socket.IO's own is 45 000).
+   */
+  connectTimeoutMs: number;
+  /**
+   * MAX_BUFFERED_BYTES: a connection whose bytes queued in this process
+   * (Engine.IO's write buffer plus the WebSocket's bufferedAmount) pass this
+   * is closed with SLOW_CONSUMER within 2 s. Default 1 048 576; 0 = no limit.
+   */
+  maxBufferedBytes: number;
+  /**
+   * HANDSHAKE_RATE_PER_IP: at most this many Engine.IO handshakes (requests
+   * without a session id) per client address in any 10 s, cluster-wide
+   * through Redis (the node's own count while Redis is down); beyond it
+   * `429` with `Retry-After`. Default 0 = no limit.
+   */
+  handshakeRatePerIp: number;
+  /**
+   * TRUSTED_PROXIES: addresses or CIDR ranges of the proxies in front of the
+   * nodes, comma-separated; `X-Forwarded-For` gives the client address only
+   * when the TCP peer is one of them. Default none: the peer is the client.
+   */
+  trustedProxies: readonly string[];
   /** HEARTBEAT_INTERVAL_MS: how often the node refreshes its liveness and reaps dead nodes. Default 1 500. */
   heartbeatIntervalMs: number;
   /** NODE_TTL_MS: a node silent this long is dead and reaped. Default 5 000 (≥ 2 × heartbeat). */
@@ -177,6 +209,17 @@ function parseApiKeys(raw: string | undefined): ApiKey[] {
     keys.push({ name, secret });
   }
   return keys;
+}
+
+/** TRUSTED_PROXIES, each entry an address or a CIDR range. */
+function parseTrustedProxies(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const trimmed = entry.trim();
+    const problem = trustedProxyProblem(trimmed);
+    if (problem !== undefined) throw new ConfigError(`TRUSTED_PROXIES: ${problem}`);
+    return trimmed;
+  });
 }
 
 export class ConfigError extends Error {
@@ -426,6 +469,11 @@ export function loadConfig(env: Env = process.env): Config {
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1),
     rateLimitEventsPerSecond: integer(env, 'RATE_LIMIT_EVENTS_PER_SECOND', 200, 0),
     rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 400, 1),
+    rateLimitCloseAfter: integer(env, 'RATE_LIMIT_CLOSE_AFTER', 200, 0, 1_000_000),
+    connectTimeoutMs: integer(env, 'CONNECT_TIMEOUT_MS', 10_000, 100, MAX_TIMER_MS),
+    maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', 1024 * 1024, 0),
+    handshakeRatePerIp: integer(env, 'HANDSHAKE_RATE_PER_IP', 0, 0, 1_000_000),
+    trustedProxies: parseTrustedProxies(env.TRUSTED_PROXIES),
     heartbeatIntervalMs,
     nodeTtlMs,
     pingIntervalMs,

@@ -15,6 +15,12 @@ import { connectRedis, type RedisConnections } from '@realtime/redis';
 import { registerSocketHandlers } from './socket-handlers.js';
 import { createAuthorizer } from './auth/create-authorizer.js';
 import { socketIoPlugin } from './socket-io-plugin.js';
+import { closeWithShutdown } from './drain-connections.js';
+import { trustedProxies } from './client-address.js';
+import { handshakeRateLimit } from './handshake-rate-limit.js';
+import { memoryHandshakeLimiter, redisHandshakeLimiter } from './handshake-limiter.js';
+import { originCheckedOnSessionRequests } from './session-origin.js';
+import { watchSlowConsumers } from './slow-consumers.js';
 import { recoverSubscriptions } from './subscription-recovery.js';
 import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from '@realtime/protocol';
 import { registerApi } from './http-api/api-plugin.js';
@@ -23,6 +29,9 @@ import { apiPublisher, type PublishItem, type PublishResult } from './http-api/a
 import { memoryIdempotency, redisIdempotency } from './http-api/idempotency.js';
 import { memoryApiRateLimiter, redisApiRateLimiter } from './http-api/api-rate-limit.js';
 import type { RealtimeServer } from './socket-types.js';
+
+/** The window of HANDSHAKE_RATE_PER_IP. */
+const HANDSHAKE_WINDOW_MS = 10_000;
 
 export interface RealtimeNode {
   readonly config: Config;
@@ -133,6 +142,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
         callback(null, true);
       },
       maxHttpBufferSize: config.maxHttpBufferSizeBytes,
+      // An Engine.IO session that never connects the namespace is closed after this.
+      connectTimeout: config.connectTimeoutMs,
       pingInterval: config.pingIntervalMs,
       pingTimeout: config.pingTimeoutMs,
       serveClient: false,
@@ -196,8 +207,34 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   subscriptionsConfirmed = true;
 
   const io = app.io;
+  if (config.handshakeRatePerIp > 0) {
+    const local = memoryHandshakeLimiter(config.handshakeRatePerIp, HANDSHAKE_WINDOW_MS);
+    const limiter =
+      redis === undefined
+        ? local
+        : redisHandshakeLimiter({
+            redis: redis.commands,
+            keyPrefix: config.redisKeyPrefix,
+            nodeId: config.nodeId,
+            limit: config.handshakeRatePerIp,
+            windowMs: HANDSHAKE_WINDOW_MS,
+            fallback: local,
+            onFallback: () => metrics.handshakeLimitFallbacks.inc(),
+          });
+    // First: a refused handshake costs one lookup and nothing of Engine.IO's.
+    io.engine.use(
+      handshakeRateLimit({
+        limiter,
+        trusted: trustedProxies(config.trustedProxies),
+        limit: config.handshakeRatePerIp,
+        windowMs: HANDSHAKE_WINDOW_MS,
+        onRefused: () => metrics.handshakeRefusals.inc(),
+      }),
+    );
+  }
   io.engine.use(refusalReadableByRefusedOrigin(config.corsOrigins));
   io.engine.on('connection', () => metrics.engineSessionsOpened.inc());
+  io.engine.use(originCheckedOnSessionRequests(config.corsOrigins, (origin) => originRefusals.refused(origin)));
   instrumentNode(io, metrics);
   const presence = new NodePresence({
     io,
@@ -216,6 +253,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       ? roomSubscriptions(io, redis.subscriber, adapterChannelPrefix(config))
       : ALWAYS_SUBSCRIBED;
   registerSocketHandlers({ io, presence, rooms, config, metrics, logger, authorizer: createAuthorizer(config.auth, logger) });
+  const stopWatchingSlowConsumers = watchSlowConsumers(io, metrics, config.maxBufferedBytes);
   publishRef = apiPublisher({
     io,
     limits,
@@ -264,9 +302,13 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   const close = (): Promise<void> => {
     closing ??= (async () => {
       draining = true;
+      stopWatchingSlowConsumers();
       logger.info('draining: refusing new connections, closing live ones');
       // Closing the transports fires each socket's `disconnecting`: its
-      // leave-* events go out and its presence removals are queued.
+      // leave-* events go out and its presence removals are queued. Each
+      // client is told SHUTDOWN first; whoever has not closed within the
+      // wait (a client that does not read) is closed without it.
+      await closeWithShutdown(io, metrics, Math.min(2000, Math.floor(config.shutdownGraceMs / 2)));
       io.engine.close();
       await presence.stop();
       await app.close();

@@ -36,6 +36,11 @@ export const KNOWN_SETTINGS = [
   'MAX_SUBSCRIPTIONS_PER_CONNECTION',
   'RATE_LIMIT_EVENTS_PER_SECOND',
   'RATE_LIMIT_BURST',
+  'RATE_LIMIT_CLOSE_AFTER',
+  'CONNECT_TIMEOUT_MS',
+  'MAX_BUFFERED_BYTES',
+  'HANDSHAKE_RATE_PER_IP',
+  'TRUSTED_PROXIES',
   'HEARTBEAT_INTERVAL_MS',
   'NODE_TTL_MS',
   'PING_INTERVAL_MS',
@@ -77,6 +82,9 @@ export const SETTING_PREFIXES = [
   'API_',
   'DEMO_',
   'AUTH_',
+  'CONNECT_',
+  'HANDSHAKE_',
+  'TRUSTED_',
 ] as const;
 
 /** Well-known variables of other programs that happen to share a prefix with ours. */

@@ -161,6 +161,22 @@ export function createMetrics() {
       help: 'Engine.IO sessions opened (handshakes without a session id that were accepted)',
       registers: [registry],
     }),
+    serverCloses: new Counter({
+      name: 'realtime_server_closes_total',
+      help: 'Connections the server closed after telling the client why (server-close), by code: RATE_LIMITED, SLOW_CONSUMER, SHUTDOWN, …',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    handshakeRefusals: new Counter({
+      name: 'realtime_handshake_refusals_total',
+      help: 'Engine.IO handshakes refused 429 by HANDSHAKE_RATE_PER_IP',
+      registers: [registry],
+    }),
+    handshakeLimitFallbacks: new Counter({
+      name: 'realtime_handshake_limit_fallbacks_total',
+      help: 'HANDSHAKE_RATE_PER_IP decisions the node made alone because Redis failed or was slow',
+      registers: [registry],
+    }),
     originRefusals: new Counter({
       name: 'realtime_origin_refusals_total',
       help: 'Engine.IO handshakes refused because their Origin is not in CORS_ORIGINS',

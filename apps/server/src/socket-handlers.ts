@@ -22,8 +22,13 @@ import type { RoomSubscriptions } from './room-subscriptions.js';
 import { allowOneSocketPerConnection } from './one-socket-per-connection.js';
 import { TokenBucket } from './rate-limiter.js';
 import { allows, type ChannelOperation } from './auth/channel-grants.js';
+import { RefusalWindow } from './refusal-window.js';
+import { closeConnection } from './server-close.js';
 import type { RealtimeServer, RealtimeSocket } from './socket-types.js';
 import { channelTopic, isTopic, parseTopic, roomTopic } from './topics.js';
+
+/** The window of RATE_LIMIT_CLOSE_AFTER. */
+const RATE_LIMIT_CLOSE_WINDOW_MS = 10_000;
 
 type AckFn = (response: Ack | JoinAck) => void;
 
@@ -177,13 +182,29 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     ack?.({ ok: true });
   }
 
+  /** RATE_LIMIT_CLOSE_AFTER: a connection that keeps sending into its refusals is closed (and may reconnect after the bucket refills). */
+  const refillMs = config.rateLimitEventsPerSecond === 0 ? 0 : Math.ceil((config.rateLimitBurst / config.rateLimitEventsPerSecond) * 1000);
+  function closeIfPersistentlyRateLimited(socket: RealtimeSocket): void {
+    if (config.rateLimitCloseAfter === 0) return;
+    socket.data.rateLimitRefusals ??= new RefusalWindow(config.rateLimitCloseAfter, RATE_LIMIT_CLOSE_WINDOW_MS);
+    if (!socket.data.rateLimitRefusals.record()) return;
+    closeConnection(
+      metrics,
+      socket,
+      ErrorCode.RATE_LIMITED,
+      `refused RATE_LIMITED more than ${config.rateLimitCloseAfter} times in ${RATE_LIMIT_CLOSE_WINDOW_MS / 1000} s: reconnect and send at most ${config.rateLimitEventsPerSecond} events per second`,
+      { retryAfterMs: refillMs },
+    );
+  }
+
   function dispatch(socket: RealtimeSocket, event: unknown, args: unknown[]): void {
     const startedAt = performance.now();
     const last = args[args.length - 1];
     const ack = typeof last === 'function' ? (args.pop() as AckFn) : undefined;
     if (typeof event !== 'string') return refuse(ack, ErrorCode.INVALID_PAYLOAD, 'the event name must be a string');
     if (!socket.data.bucket.take()) {
-      return refuse(ack, ErrorCode.RATE_LIMITED, `at most ${config.rateLimitEventsPerSecond} events per second per connection`);
+      refuse(ack, ErrorCode.RATE_LIMITED, `at most ${config.rateLimitEventsPerSecond} events per second per connection`);
+      return closeIfPersistentlyRateLimited(socket);
     }
     const payload = args[0];
     let pending: Promise<void> | undefined;
@@ -238,6 +259,7 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     socket.data.identity = {};
     socket.data.joinedAt = new Map();
     socket.data.bucket = new TokenBucket(config.rateLimitEventsPerSecond, config.rateLimitBurst);
+    socket.data.rateLimitRefusals = undefined;
     metrics.connectionsOpened.inc();
     logger.debug({ socketId: socket.id, transport: socket.conn.transport.name }, 'connection opened');
     socket.onAny(onAnyEvent);

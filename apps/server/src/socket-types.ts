@@ -2,6 +2,7 @@ import type { Server, Socket } from 'socket.io';
 import type { Principal } from './auth/authorizer.js';
 import type { SenderIdentity } from './envelopes.js';
 import type { TokenBucket } from './rate-limiter.js';
+import type { RefusalWindow } from './refusal-window.js';
 
 /** Per-connection state the server keeps in `socket.data`. */
 export interface ConnectionData {
@@ -14,6 +15,8 @@ export interface ConnectionData {
   /** Who the connection is and what it may do: set by the handshake middleware, before `connection`. */
   principal: Principal;
   bucket: TokenBucket;
+  /** Made at this connection's first RATE_LIMITED refusal (RATE_LIMIT_CLOSE_AFTER). */
+  rateLimitRefusals: RefusalWindow | undefined;
   /** topic → server time of this connection's join: kept with its membership in the store (member lists show it). */
   joinedAt: Map<string, string>;
 }

@@ -39,6 +39,10 @@ const INTEGERS: readonly { name: string; field: keyof Config; fallback: number; 
   { name: 'MAX_SUBSCRIPTIONS_PER_CONNECTION', field: 'maxSubscriptionsPerConnection', fallback: 100, min: 1 },
   { name: 'RATE_LIMIT_EVENTS_PER_SECOND', field: 'rateLimitEventsPerSecond', fallback: 200, min: 0 },
   { name: 'RATE_LIMIT_BURST', field: 'rateLimitBurst', fallback: 400, min: 1 },
+  { name: 'RATE_LIMIT_CLOSE_AFTER', field: 'rateLimitCloseAfter', fallback: 200, min: 0, max: 1_000_000 },
+  { name: 'CONNECT_TIMEOUT_MS', field: 'connectTimeoutMs', fallback: 10_000, min: 100, max: 2_147_483_647 },
+  { name: 'MAX_BUFFERED_BYTES', field: 'maxBufferedBytes', fallback: 1_048_576, min: 0 },
+  { name: 'HANDSHAKE_RATE_PER_IP', field: 'handshakeRatePerIp', fallback: 0, min: 0, max: 1_000_000 },
   { name: 'HEARTBEAT_INTERVAL_MS', field: 'heartbeatIntervalMs', fallback: 1500, min: 50, max: 1_073_741_823 },
   { name: 'NODE_TTL_MS', field: 'nodeTtlMs', fallback: 5000, min: 100, max: 2_147_483_647 },
   { name: 'PRESENCE_ANNOUNCE_INTERVAL_MS', field: 'presenceAnnounceIntervalMs', fallback: 250, min: 0, max: 2_147_483_647 },
@@ -92,6 +96,11 @@ describe('loadConfig', () => {
       maxSubscriptionsPerConnection: 100,
       rateLimitEventsPerSecond: 200,
       rateLimitBurst: 400,
+      rateLimitCloseAfter: 200,
+      connectTimeoutMs: 10_000,
+      maxBufferedBytes: 1_048_576,
+      handshakeRatePerIp: 0,
+      trustedProxies: [],
       heartbeatIntervalMs: 1500,
       nodeTtlMs: 5000,
       pingIntervalMs: 10_000,
@@ -138,6 +147,11 @@ describe('loadConfig', () => {
       MAX_SUBSCRIPTIONS_PER_CONNECTION: '5',
       RATE_LIMIT_EVENTS_PER_SECOND: '0',
       RATE_LIMIT_BURST: '10',
+      RATE_LIMIT_CLOSE_AFTER: '7',
+      CONNECT_TIMEOUT_MS: '1500',
+      MAX_BUFFERED_BYTES: '0',
+      HANDSHAKE_RATE_PER_IP: '20',
+      TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.1,fd00::/8',
       HEARTBEAT_INTERVAL_MS: '1000',
       NODE_TTL_MS: '2000',
       PING_INTERVAL_MS: '4000',
@@ -176,6 +190,11 @@ describe('loadConfig', () => {
       maxSubscriptionsPerConnection: 5,
       rateLimitEventsPerSecond: 0,
       rateLimitBurst: 10,
+      rateLimitCloseAfter: 7,
+      connectTimeoutMs: 1500,
+      maxBufferedBytes: 0,
+      handshakeRatePerIp: 20,
+      trustedProxies: ['10.0.0.0/8', '192.168.1.1', 'fd00::/8'],
       heartbeatIntervalMs: 1000,
       nodeTtlMs: 2000,
       pingIntervalMs: 4000,
@@ -556,5 +575,19 @@ describe('AUTH_*: connection authentication', () => {
   it('refuses an AUTH_DEFAULT_CHANNELS that is not JSON grants', () => {
     expect(() => loadConfig({ AUTH_DEFAULT_CHANNELS: '*' })).toThrow(/must be JSON/);
     expect(() => loadConfig({ AUTH_DEFAULT_CHANNELS: '{"*": "join"}' })).toThrow(/array of strings/);
+  });
+});
+
+describe('TRUSTED_PROXIES', () => {
+  it.each([
+    ['proxy.local', 'is not an IP address or a CIDR range'],
+    ['10.0.0.0/33', 'the prefix length must be 0-32'],
+    ['fd00::/129', 'the prefix length must be 0-128'],
+    ['10.0.0.0/8/1', 'is not an IP address or a CIDR range'],
+    ['10.0.0.0/x', 'the prefix length must be 0-32'],
+    ['10.0.0.1,', 'is not an IP address or a CIDR range'],
+  ])('refuses %s', (value, problem) => {
+    expect(configError({ TRUSTED_PROXIES: value }).message).toContain(problem);
+    expect(configError({ TRUSTED_PROXIES: value }).message).toMatch(/^TRUSTED_PROXIES: /);
   });
 });

@@ -1,4 +1,12 @@
-import { ErrorCode, joinEventOf, leaveEventOf, messageEventOf } from '@realtime/protocol';
+import {
+  ErrorCode,
+  SERVER_CLOSE_EVENT,
+  isServerClose,
+  joinEventOf,
+  leaveEventOf,
+  messageEventOf,
+  type ServerClose,
+} from '@realtime/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { callWithAck } from './ack-call.js';
 import { ConnectionGate } from './connection-gate.js';
@@ -59,6 +67,8 @@ export class RealtimeClient {
   #session = 0;
   #everConnected = false;
   #closed = false;
+  /** The server's last `server-close`: why it is closing the connection, and whether to come back. */
+  #serverClose: ServerClose | undefined;
   readonly #operations: TopicOperations = {
     send: (membership, text, options) => this.#send(membership, text, options),
     leave: (membership, options) => this.#leave(membership, options),
@@ -84,6 +94,7 @@ export class RealtimeClient {
     this.#socket.on('connect', () => this.#onConnect());
     this.#socket.on('disconnect', (reason) => this.#onDisconnect(reason));
     this.#socket.on('connect_error', (err) => this.#onConnectError(err));
+    this.#socket.on(SERVER_CLOSE_EVENT, (close: unknown) => (this.#serverClose = isServerClose(close) ? close : undefined));
     this.#socket.io.on('reconnect_failed', () =>
       this.#giveUp(new RealtimeError(ErrorCode.UNAVAILABLE, 'could not reconnect: every reconnection attempt failed')),
     );
@@ -330,9 +341,13 @@ export class RealtimeClient {
     if (!this.#options.reconnection) {
       this.#giveUp(new RealtimeError(ErrorCode.UNAVAILABLE, `the connection was lost (${reason}) and reconnection is off`));
     } else if (reason === 'io server disconnect') {
+      const close = this.#serverClose;
+      // A terminal server-close (retry: false) is final: every membership is lost with its code.
+      if (close !== undefined && !close.retry) this.#giveUp(new RealtimeError(close.code, close.message));
       // socket.io-client reconnects by itself after anything but a server-side disconnect.
-      this.#socket.connect();
+      else this.#socket.connect();
     }
+    this.#serverClose = undefined;
   }
 
   #onConnectError(err: unknown): void {

@@ -42,6 +42,14 @@ export const ErrorCode = {
   CONNECTION_LIMIT: 'CONNECTION_LIMIT',
   /** The server failed; the request may be retried. */
   INTERNAL: 'INTERNAL',
+  /**
+   * The server closes this connection because its bytes waiting to be sent
+   * passed MAX_BUFFERED_BYTES (it is not reading). Sent in `server-close`
+   * (best effort: the client is by definition not reading); reconnecting is fine.
+   */
+  SLOW_CONSUMER: 'SLOW_CONSUMER',
+  /** The node is draining: it closes the connection, and the client reconnects (through a load balancer, to another node). */
+  SHUTDOWN: 'SHUTDOWN',
   /** The service cannot take the request now (not connected, draining, store down); it may be retried. */
   UNAVAILABLE: 'UNAVAILABLE',
   /**
@@ -78,6 +86,8 @@ export const ERROR_REGISTRY: { readonly [C in ErrorCode]: ErrorSpec } = Object.f
   RATE_LIMITED: { httpStatus: 429, retryable: true },
   CONNECTION_LIMIT: { httpStatus: 409, retryable: false },
   INTERNAL: { httpStatus: 500, retryable: true },
+  SLOW_CONSUMER: { httpStatus: 503, retryable: true },
+  SHUTDOWN: { httpStatus: 503, retryable: true },
   UNAVAILABLE: { httpStatus: 503, retryable: true },
   TIMEOUT: { httpStatus: 504, retryable: true },
 });

@@ -15,6 +15,9 @@ export const ProtocolEvent = {
 
 export type ProtocolEventName = (typeof ProtocolEvent)[keyof typeof ProtocolEvent];
 
+/** Server → client, just before the server closes the connection: why (see server-close.ts). */
+export const SERVER_CLOSE_EVENT = 'server-close';
+
 /** Events a client may emit that are not channel messages. */
 export const CLIENT_CONTROL_EVENTS: ReadonlySet<string> = new Set<string>([
   ProtocolEvent.JoinChannel,
@@ -31,6 +34,7 @@ export const CLIENT_CONTROL_EVENTS: ReadonlySet<string> = new Set<string>([
  */
 export const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set<string>([
   ...Object.values(ProtocolEvent),
+  SERVER_CLOSE_EVENT,
   'connect',
   'connect_error',
   'disconnect',

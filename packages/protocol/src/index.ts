@@ -6,3 +6,4 @@ export * from './events.js';
 export * from './topic-events.js';
 export * from './validation.js';
 export * from './unicode.js';
+export * from './server-close.js';

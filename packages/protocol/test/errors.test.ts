@@ -47,6 +47,8 @@ describe('the error registry', () => {
     expect(ERROR_CODES.filter((code) => ERROR_REGISTRY[code].retryable).sort()).toEqual([
       'INTERNAL',
       'RATE_LIMITED',
+      'SHUTDOWN',
+      'SLOW_CONSUMER',
       'TIMEOUT',
       'UNAVAILABLE',
     ]);

@@ -11,11 +11,15 @@ export interface RawEngineIo {
   /** Every text frame received so far, in order (the open packet first). */
   readonly frames: string[];
   send(frame: string): void;
+  /** Sends one binary WebSocket frame (an Engine.IO binary message: a Socket.IO attachment). */
+  sendBinary(data: Uint8Array): void;
   /** Resolves with the first frame (from now on or already received) matching `predicate`. */
   waitForFrame(predicate: (frame: string) => boolean, timeoutMs?: number): Promise<string>;
   /** Resolves when the server closes the connection. */
   readonly closed: Promise<void>;
   close(): void;
+  /** Stops reading from the TCP connection (a client that is not reading): the server's writes back up. */
+  pause(): void;
 }
 
 export interface RawEngineIoOptions {
@@ -65,5 +69,13 @@ export async function connectRawEngineIo(url: string, options: RawEngineIoOption
     });
   };
   await waitForFrame((f) => f.startsWith('0{'));
-  return { frames, send: (frame) => ws.send(frame), waitForFrame, closed, close: () => ws.close() };
+  return {
+    frames,
+    send: (frame) => ws.send(frame),
+    sendBinary: (data) => ws.send(data, { binary: true }),
+    waitForFrame,
+    closed,
+    close: () => ws.close(),
+    pause: () => ws.pause(),
+  };
 }

@@ -8,11 +8,15 @@ const SERVER_MAIN = fileURLToPath(new URL('../../../apps/server/dist/main.js', i
 /** A server node running as its own process (`node apps/server/dist/main.js`). */
 export interface ServerProcess {
   readonly nodeId: string;
+  /** The process id (for /proc: open file descriptors, RSS). */
+  readonly pid: number;
   readonly port: number;
   readonly url: string;
   /** Parsed JSON log lines so far. */
   readonly logs: Record<string, unknown>[];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Whether the process has exited, right now. */
+  exitedSync(): boolean;
   /** Sends a signal; SIGKILL is a crash, SIGTERM a drain. */
   signal(signal: NodeJS.Signals): void;
   /** Stops it if still running (SIGKILL) and waits for the exit. */
@@ -73,6 +77,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 
   return {
     nodeId: options.nodeId,
+    pid: child.pid as number,
+    exitedSync: () => child.exitCode !== null || child.signalCode !== null,
     port,
     url: `http://127.0.0.1:${port}`,
     logs,
