@@ -66,11 +66,14 @@ describe('MAX_BUFFERED_BYTES', () => {
     expect(slowSocket).toBeDefined();
 
     // The node's own measure of the slow member's queue, sampled every 10 ms until it is cut.
+    // On a loaded machine a sample may come late: the crossing happened after the last sample under the limit.
     let crossedAt: number | undefined;
+    let lastUnderAt = performance.now();
     let peak = 0;
     const sampler = setInterval(() => {
       const queued = queuedBytes(slowSocket!);
       peak = Math.max(peak, queued);
+      if (queued <= LIMIT && crossedAt === undefined) lastUnderAt = performance.now();
       if (crossedAt === undefined && queued > LIMIT) crossedAt = performance.now();
     }, 10);
     let closedAt: number | undefined;
@@ -85,9 +88,9 @@ describe('MAX_BUFFERED_BYTES', () => {
     clearInterval(sampler);
     const after = await publish(sender, readers, (sent) => sent >= 150);
 
-    expect(crossedAt).toBeDefined();
     expect(closedAt).toBeDefined();
-    const cutAfterMs = (closedAt as number) - (crossedAt as number);
+    // At most this long after the crossing (exactly, when a sample saw the queue over the limit).
+    const cutAfterMs = (closedAt as number) - (crossedAt ?? lastUnderAt);
     expect(cutAfterMs).toBeLessThan(2000);
     expect(reason).toBe('forced close');
     expect(await node.metrics.registry.getSingleMetricAsString('realtime_server_closes_total')).toContain(

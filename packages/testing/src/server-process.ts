@@ -52,7 +52,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // 'close', not 'exit': it comes once stdout and stderr are drained too, so `logs` then holds every line the process wrote.
+    child.once('close', (code, signal) => resolve({ code, signal }));
   });
   registerTeardown(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
