@@ -11,17 +11,23 @@ import { startLiveStream } from './support/live-stream.js';
  * fail are dropped and counted), and must resume within 8 s of the kill;
  * nothing is delivered twice; nobody who never left is announced as leaving.
  */
+/** A Sentinel set, three nodes on it, one member of `channel` on each (count 3 everywhere), their leave-* recorded from now on. */
+async function sentinelRig(channel: string) {
+  const set = await startRedisSentinelSet();
+  const nodes = await startCluster(3, {
+    keyPrefix: uniqueKeyPrefix('sentinel'),
+    env: { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: set.masterName },
+  });
+  const members = await Promise.all(nodes.map(async (n) => member(await connectClient(n.url))));
+  for (const m of members) await join(m, channel);
+  await expectCounts(members, channel, 3);
+  const leaves = members.map((m) => record<RelayedEnvelope>(m.socket, 'leave-channel'));
+  return { set, nodes, members, leaves };
+}
+
 describe('Sentinel failover', () => {
   it('kill -9 of the master: delivery resumes within 8 s, nothing twice, no false leaves, counts exact within 15 s', async () => {
-    const set = await startRedisSentinelSet();
-    const nodes = await startCluster(3, {
-      keyPrefix: uniqueKeyPrefix('sentinel'),
-      env: { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: set.masterName },
-    });
-    const members = await Promise.all(nodes.map(async (n) => member(await connectClient(n.url))));
-    for (const m of members) await join(m, 'failover');
-    await expectCounts(members, 'failover', 3);
-    const leaves = members.map((m) => record<RelayedEnvelope>(m.socket, 'leave-channel'));
+    const { set, nodes, members, leaves } = await sentinelRig('failover');
     const received = members.map((m) => record<RelayedEnvelope>(m.socket, 'failover'));
     const publisher = members[0]!.socket;
 
@@ -122,15 +128,7 @@ describe('Sentinel failover', () => {
 
 describe('Sentinel planned failover', () => {
   it('SENTINEL FAILOVER under live traffic: delivery resumes within 3 s, nothing twice, no false leaves, counts exact', async () => {
-    const set = await startRedisSentinelSet();
-    const nodes = await startCluster(3, {
-      keyPrefix: uniqueKeyPrefix('sentinel'),
-      env: { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: set.masterName },
-    });
-    const members = await Promise.all(nodes.map(async (n) => member(await connectClient(n.url))));
-    for (const m of members) await join(m, 'planned');
-    await expectCounts(members, 'planned', 3);
-    const leaves = members.map((m) => record<RelayedEnvelope>(m.socket, 'leave-channel'));
+    const { set, nodes, members, leaves } = await sentinelRig('planned');
     const stream = startLiveStream(members[0]!.socket, members, 'planned');
     await vi.waitFor(() => expect(stream.seqs(2).length).toBeGreaterThan(5), { timeout: 10_000 });
     const startedAt = performance.now();
