@@ -16,6 +16,7 @@ import type { Authorizer } from './auth/authorizer.js';
 import { authenticateHandshakes } from './auth/handshake-auth.js';
 import type { Config } from './config.js';
 import { stampEnvelope } from './envelopes.js';
+import { topicLeaver } from './leave-topic.js';
 import type { Metrics } from './metrics.js';
 import type { NodePresence } from './node-presence.js';
 import type { RoomSubscriptions } from './room-subscriptions.js';
@@ -57,6 +58,7 @@ export interface SocketHandlerDeps {
  */
 export function registerSocketHandlers({ io, presence, rooms, config, metrics, logger, authorizer }: SocketHandlerDeps): void {
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
+  const leaveTopic = topicLeaver({ presence, metrics });
   const channelMessages = metrics.messagesIn.labels('channel');
   const roomMessages = metrics.messagesIn.labels('room');
   // Series exist from the first scrape, so rate() and histogram_quantile() work before the first event.
@@ -147,11 +149,7 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString(), socket.data.principal);
     rememberIdentity(socket, envelope);
-    // Left locally first: the remaining members are told, the leaver has its ack.
-    void socket.leave(topic);
-    socket.data.joinedAt.delete(topic);
-    metrics.leaves.inc({ kind: room ? 'room' : 'channel' });
-    const onlineUsers = await presence.leave(socket.id, topic, envelope);
+    const onlineUsers = await leaveTopic(socket, topic, room ? 'room' : 'channel', envelope);
     handling.leave.observe(since(startedAt));
     ack?.(countAck(onlineUsers));
   }
