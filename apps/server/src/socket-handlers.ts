@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import {
+  AUTH_EXPIRING_EVENT,
+  AUTH_REFRESH_EVENT,
   DEFAULT_VALIDATION_LIMITS,
   ErrorCode,
   ProtocolEvent,
@@ -14,6 +16,8 @@ import {
 } from '@realtime/protocol';
 import type { Authorizer } from './auth/authorizer.js';
 import { authenticateHandshakes } from './auth/handshake-auth.js';
+import { ExpiryScheduler } from './auth/expiry-scheduler.js';
+import { tokenRefresher } from './auth/token-refresh.js';
 import type { Config } from './config.js';
 import { stampEnvelope } from './envelopes.js';
 import { topicLeaver } from './leave-topic.js';
@@ -59,6 +63,21 @@ export interface SocketHandlerDeps {
 export function registerSocketHandlers({ io, presence, rooms, config, metrics, logger, authorizer }: SocketHandlerDeps): void {
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
   const leaveTopic = topicLeaver({ presence, metrics });
+  // Token expiry (issue 10, section 3): warn, then close with AUTH_EXPIRED unless a refresh came.
+  const expiry = new ExpiryScheduler<RealtimeSocket>({
+    warningMs: config.auth.refreshWarningMs,
+    graceMs: config.auth.expiryGraceMs,
+    warn: (socket, expiresAt) => socket.emit(AUTH_EXPIRING_EVENT, { expiresAt }),
+    expire: (socket, expiresAt) =>
+      closeConnection(
+        metrics,
+        socket,
+        ErrorCode.AUTH_EXPIRED,
+        `the token expired at ${new Date(expiresAt * 1000).toISOString()} and was not refreshed: reconnect with a new token`,
+      ),
+    onSize: (size) => metrics.authExpiryTimers.set(size),
+  });
+  const refreshToken = tokenRefresher({ authorizer, expiry, leaveTopic, metrics, logger });
   const channelMessages = metrics.messagesIn.labels('channel');
   const roomMessages = metrics.messagesIn.labels('room');
   // Series exist from the first scrape, so rate() and histogram_quantile() work before the first event.
@@ -219,6 +238,9 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
       case ProtocolEvent.LeaveRoom:
         pending = leave(socket, payload, ack, true, startedAt);
         break;
+      case AUTH_REFRESH_EVENT:
+        pending = refreshToken(socket, payload, ack);
+        break;
       default:
         relay(socket, event, payload, ack, startedAt);
     }
@@ -243,6 +265,7 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     logger.debug({ err, socketId: this.id }, 'socket error');
   }
   function onDisconnecting(this: RealtimeSocket, reason: string): void {
+    expiry.cancel(this);
     const topics = [...this.rooms].filter(isTopic);
     for (const name of topics) metrics.leaves.inc({ kind: parseTopic(name)?.kind ?? 'channel' });
     presence.leaveAll(this.id, topics, this.data.identity);
@@ -258,6 +281,8 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     socket.data.joinedAt = new Map();
     socket.data.bucket = new TokenBucket(config.rateLimitEventsPerSecond, config.rateLimitBurst);
     socket.data.rateLimitRefusals = undefined;
+    socket.data.authRefresh = undefined;
+    expiry.schedule(socket, socket.data.principal, Date.now());
     metrics.connectionsOpened.inc();
     logger.debug({ socketId: socket.id, transport: socket.conn.transport.name }, 'connection opened');
     socket.onAny(onAnyEvent);
