@@ -23,6 +23,7 @@ import { HS_SECRET, signToken } from './support/tokens.js';
  */
 
 const LIFETIME_S = 3;
+const API_SECRET = 'sdk-token-renewal-api-secret';
 
 function shortToken(sub: string): Promise<string> {
   const now = nowS();
@@ -46,7 +47,13 @@ describe('SDK getToken', () => {
   beforeAll(async () => {
     node = await startServerProcess({
       nodeId: 'sdk-token-renewal',
-      env: { AUTH_MODE: 'required', AUTH_JWT_SECRET: HS_SECRET, AUTH_REFRESH_WARNING_MS: '1000', AUTH_EXPIRY_GRACE_MS: '500' },
+      env: {
+        AUTH_MODE: 'required',
+        AUTH_JWT_SECRET: HS_SECRET,
+        AUTH_REFRESH_WARNING_MS: '1000',
+        AUTH_EXPIRY_GRACE_MS: '500',
+        API_KEYS: `ops:${API_SECRET}`,
+      },
     });
   }, 30_000);
 
@@ -89,6 +96,29 @@ describe('SDK getToken', () => {
     await channel.send('still here');
     expect((await relayed).source.userId).toBe('sdk-user');
     expect([...joins, ...leaves].filter((e) => e.clientId === id)).toEqual([]);
+  });
+
+  it('every reconnection asks getToken() for a fresh token', async () => {
+    let calls = 0;
+    const rt = client(node.url, () => {
+      calls++;
+      // Long-lived here: only reconnections ask.
+      return signToken(HS_SECRET, { sub: 'reconnecting' }, { expiresIn: 600 });
+    });
+    const channel = await rt.joinChannel('sdk-reconnect');
+    const firstId = rt.id as string;
+    expect(calls).toBe(1);
+    const rejoined = new Promise<void>((resolve) => rt.once('rejoin', () => resolve()));
+    // The HTTP API closes the connection server-side; the SDK reconnects (not a terminal server-close).
+    const closed = await fetch(`${node.url}/api/v1/connections/${encodeURIComponent(firstId)}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${API_SECRET}` },
+    });
+    expect(closed.status).toBe(200);
+    await rejoined;
+    expect(rt.id).not.toBe(firstId);
+    expect(calls).toBe(2);
+    expect(channel.state).toBe('joined');
   });
 
   it('a getToken() that fails is retried with backoff before the expiry', async () => {
