@@ -183,6 +183,18 @@ export interface AuthConfig {
   channelsClaim: string;
   /** AUTH_DEFAULT_CHANNELS: grants for tokens without the claim and anonymous connections. Default `{"*": ["join", "publish"]}`. */
   defaultChannels: ChannelGrants;
+  /**
+   * AUTH_REFRESH_WARNING_MS: how long before a connection's token expires
+   * the server sends `auth-expiring` (never before half the token's
+   * lifetime). Default 60 000.
+   */
+  refreshWarningMs: number;
+  /**
+   * AUTH_EXPIRY_GRACE_MS: how long after its token's `exp` (or its connect,
+   * if later) a connection without a valid refresh is closed AUTH_EXPIRED.
+   * Default 10 000.
+   */
+  expiryGraceMs: number;
 }
 
 /** One HTTP API key: `name` is logged and counted, `secret` never. */
@@ -408,6 +420,8 @@ function parseAuth(env: Env): AuthConfig {
     nameClaim: env.AUTH_NAME_CLAIM?.trim() || 'name',
     channelsClaim: env.AUTH_CHANNELS_CLAIM?.trim() || 'channels',
     defaultChannels,
+    refreshWarningMs: integer(env, 'AUTH_REFRESH_WARNING_MS', 60_000, 0, MAX_TIMER_MS),
+    expiryGraceMs: integer(env, 'AUTH_EXPIRY_GRACE_MS', 10_000, 0, MAX_TIMER_MS),
   };
 }
 

@@ -61,6 +61,8 @@ export const KNOWN_SETTINGS = [
   'AUTH_NAME_CLAIM',
   'AUTH_CHANNELS_CLAIM',
   'AUTH_DEFAULT_CHANNELS',
+  'AUTH_REFRESH_WARNING_MS',
+  'AUTH_EXPIRY_GRACE_MS',
 ] as const;
 
 /** Prefixes that are ours: anything under them is expected to be a known setting. */

@@ -156,6 +156,17 @@ export function createMetrics() {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    authRefreshes: new Counter({
+      name: 'realtime_auth_refreshes_total',
+      help: 'auth-refresh requests, by outcome: ok, or the refusal code (AUTH_INVALID, AUTH_EXPIRED, REVOKED, FORBIDDEN, INVALID_PAYLOAD, PAYLOAD_TOO_LARGE)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    authExpiryTimers: new Gauge({
+      name: 'realtime_auth_expiry_timers',
+      help: 'Connections on this node with a token expiry scheduled (one timer each; zero once they are all gone)',
+      registers: [registry],
+    }),
     engineSessionsOpened: new Counter({
       name: 'realtime_engine_sessions_opened_total',
       help: 'Engine.IO sessions opened (handshakes without a session id that were accepted)',

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import {
+  AUTH_EXPIRING_EVENT,
+  AUTH_REFRESH_EVENT,
   DEFAULT_VALIDATION_LIMITS,
   ErrorCode,
   ProtocolEvent,
@@ -14,8 +16,11 @@ import {
 } from '@realtime/protocol';
 import type { Authorizer } from './auth/authorizer.js';
 import { authenticateHandshakes } from './auth/handshake-auth.js';
+import { ExpiryScheduler } from './auth/expiry-scheduler.js';
+import { tokenRefresher } from './auth/token-refresh.js';
 import type { Config } from './config.js';
 import { stampEnvelope } from './envelopes.js';
+import { topicLeaver } from './leave-topic.js';
 import type { Metrics } from './metrics.js';
 import type { NodePresence } from './node-presence.js';
 import type { RoomSubscriptions } from './room-subscriptions.js';
@@ -57,6 +62,22 @@ export interface SocketHandlerDeps {
  */
 export function registerSocketHandlers({ io, presence, rooms, config, metrics, logger, authorizer }: SocketHandlerDeps): void {
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
+  const leaveTopic = topicLeaver({ presence, metrics });
+  // Token expiry (issue 10, section 3): warn, then close with AUTH_EXPIRED unless a refresh came.
+  const expiry = new ExpiryScheduler<RealtimeSocket>({
+    warningMs: config.auth.refreshWarningMs,
+    graceMs: config.auth.expiryGraceMs,
+    warn: (socket, expiresAt) => socket.emit(AUTH_EXPIRING_EVENT, { expiresAt }),
+    expire: (socket, expiresAt) =>
+      closeConnection(
+        metrics,
+        socket,
+        ErrorCode.AUTH_EXPIRED,
+        `the token expired at ${new Date(expiresAt * 1000).toISOString()} and was not refreshed: reconnect with a new token`,
+      ),
+    onSize: (size) => metrics.authExpiryTimers.set(size),
+  });
+  const refreshToken = tokenRefresher({ authorizer, expiry, leaveTopic, metrics, logger });
   const channelMessages = metrics.messagesIn.labels('channel');
   const roomMessages = metrics.messagesIn.labels('room');
   // Series exist from the first scrape, so rate() and histogram_quantile() work before the first event.
@@ -147,11 +168,7 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString(), socket.data.principal);
     rememberIdentity(socket, envelope);
-    // Left locally first: the remaining members are told, the leaver has its ack.
-    void socket.leave(topic);
-    socket.data.joinedAt.delete(topic);
-    metrics.leaves.inc({ kind: room ? 'room' : 'channel' });
-    const onlineUsers = await presence.leave(socket.id, topic, envelope);
+    const onlineUsers = await leaveTopic(socket, topic, room ? 'room' : 'channel', envelope);
     handling.leave.observe(since(startedAt));
     ack?.(countAck(onlineUsers));
   }
@@ -221,6 +238,9 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
       case ProtocolEvent.LeaveRoom:
         pending = leave(socket, payload, ack, true, startedAt);
         break;
+      case AUTH_REFRESH_EVENT:
+        pending = refreshToken(socket, payload, ack);
+        break;
       default:
         relay(socket, event, payload, ack, startedAt);
     }
@@ -245,6 +265,7 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     logger.debug({ err, socketId: this.id }, 'socket error');
   }
   function onDisconnecting(this: RealtimeSocket, reason: string): void {
+    expiry.cancel(this);
     const topics = [...this.rooms].filter(isTopic);
     for (const name of topics) metrics.leaves.inc({ kind: parseTopic(name)?.kind ?? 'channel' });
     presence.leaveAll(this.id, topics, this.data.identity);
@@ -260,6 +281,8 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
     socket.data.joinedAt = new Map();
     socket.data.bucket = new TokenBucket(config.rateLimitEventsPerSecond, config.rateLimitBurst);
     socket.data.rateLimitRefusals = undefined;
+    socket.data.authRefresh = undefined;
+    expiry.schedule(socket, socket.data.principal, Date.now());
     metrics.connectionsOpened.inc();
     logger.debug({ socketId: socket.id, transport: socket.conn.transport.name }, 'connection opened');
     socket.onAny(onAnyEvent);

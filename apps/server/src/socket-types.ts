@@ -17,6 +17,8 @@ export interface ConnectionData {
   bucket: TokenBucket;
   /** Made at this connection's first RATE_LIMITED refusal (RATE_LIMIT_CLOSE_AFTER). */
   rateLimitRefusals: RefusalWindow | undefined;
+  /** The last `auth-refresh` being applied: the next one waits for it (applied in the order sent). */
+  authRefresh: Promise<void> | undefined;
   /** topic → server time of this connection's join: kept with its membership in the store (member lists show it). */
   joinedAt: Map<string, string>;
 }

@@ -18,6 +18,8 @@ const AUTH_OFF: AuthConfig = {
   nameClaim: 'name',
   channelsClaim: 'channels',
   defaultChannels: parseChannelGrants({ '*': ['join', 'publish'] }) as ChannelGrants,
+  refreshWarningMs: 60_000,
+  expiryGraceMs: 10_000,
 };
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test when it throws none, or something else). */
@@ -570,6 +572,17 @@ describe('AUTH_*: connection authentication', () => {
     );
     expect(() => loadConfig({ AUTH_JWKS_URL: 'file:///etc/passwd' })).toThrow(/http\(s\) URL/);
     expect(() => loadConfig({ AUTH_JWKS_URL: 'not a url' })).toThrow(/http\(s\) URL/);
+  });
+
+  it('AUTH_REFRESH_WARNING_MS and AUTH_EXPIRY_GRACE_MS: defaults 60 000 and 10 000, integers from 0 to 2 147 483 647', () => {
+    expect(loadConfig({}).auth).toMatchObject({ refreshWarningMs: 60_000, expiryGraceMs: 10_000 });
+    expect(loadConfig({ AUTH_REFRESH_WARNING_MS: '0', AUTH_EXPIRY_GRACE_MS: '2147483647' }).auth).toMatchObject({
+      refreshWarningMs: 0,
+      expiryGraceMs: 2_147_483_647,
+    });
+    for (const name of ['AUTH_REFRESH_WARNING_MS', 'AUTH_EXPIRY_GRACE_MS']) {
+      for (const bad of ['-1', '1.5', '2147483648', 'soon']) expect(configError({ [name]: bad }).message).toMatch(new RegExp(`^${name}`));
+    }
   });
 
   it('refuses an AUTH_DEFAULT_CHANNELS that is not JSON grants', () => {

@@ -321,6 +321,8 @@ describe.each(['memory', 'redis'] as const)('on one node with %s state', (backen
       ['DEL', { data: { roomChannel: 'a\u007fb' } }, 'data.roomChannel must not contain control characters'],
       ['a reserved protocol name', { data: { roomChannel: 'join-room' } }, 'reserved event name'],
       ['a reserved Socket.IO name', { data: { roomChannel: 'disconnect' } }, 'reserved event name'],
+      ['the token renewal event', { data: { roomChannel: 'auth-refresh' } }, 'reserved event name'],
+      ['the token expiry warning', { data: { roomChannel: 'auth-expiring' } }, 'reserved event name'],
       ['roomId as a number', { data: { roomChannel: 'c', roomId: 5 } }, 'data.roomId must be a string or null'],
       ['message as a number', { data: { roomChannel: 'c', message: 5 } }, 'data.message must be a string'],
       ['time as a number', { data: { roomChannel: 'c' }, time: 1 }, 'time must be a string'],

@@ -278,11 +278,20 @@ describe('JWT secrets and tokens never reach the output (LOG_LEVEL=trace)', () =
     const header = await signToken(secret, { sub: 'header-user' });
     const expired = await signToken(secret, { sub: 'u' }, { expiresIn: -120 });
     const forged = await signToken(`${secret}-wrong`, { sub: 'u' });
-    const tokens = [good, header, expired, forged];
+    const renewed = await signToken(secret, { sub: 'user-in-logs-test' }, { expiresIn: 600 });
+    const otherUser = await signToken(secret, { sub: 'someone-else' });
+    const tokens = [good, header, expired, forged, renewed, otherUser];
 
     const client = await connectClient(url, { auth: { token: good } });
     expect(await emitWithAck(client, 'join-channel', guideEnvelope({ roomChannel: 'auth-logs' }, client))).toMatchObject({ ok: true });
     expect(await emitWithAck(client, 'auth-logs', guideEnvelope({ roomChannel: 'auth-logs', message: 'hi' }, client))).toEqual({ ok: true });
+    // auth-refresh: accepted, refused, and refused with a close.
+    expect(await emitWithAck(client, 'auth-refresh', { token: renewed })).toMatchObject({ ok: true });
+    expect(await emitWithAck(client, 'auth-refresh', { token: forged })).toMatchObject({ ok: false, error: { code: 'AUTH_INVALID' } });
+    expect(await emitWithAck(client, 'auth-refresh', { token: expired })).toMatchObject({ ok: false, error: { code: 'AUTH_EXPIRED' } });
+    const switching = await connectClient(url, { auth: { token: good } });
+    expect(await emitWithAck(switching, 'auth-refresh', { token: otherUser })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    await node.waitFor(/auth-refresh refused/);
     await connectClient(url, { transports: ['polling'], extraHeaders: { Authorization: `Bearer ${header}` } });
     for (const token of [expired, forged]) {
       await expect(connectClient(url, { auth: { token } })).rejects.toThrow(/AUTH_/);

@@ -5,6 +5,8 @@ import { RealtimeError, errorFromAckFailure } from './realtime-error.js';
 /** A successful acknowledgement; `onlineUsers` only on joins and leaves, and only while the server's store answers. */
 export interface AckResult {
   onlineUsers: number | undefined;
+  /** Only on `auth-refresh`: the new token's `exp` (unix seconds), when it has one. */
+  expiresAt?: number | undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -47,7 +49,10 @@ export function callWithAck(socket: Socket, event: string, payload: object, time
         return;
       }
       if (isRecord(response) && response.ok === true) {
-        resolve({ onlineUsers: typeof response.onlineUsers === 'number' ? response.onlineUsers : undefined });
+        resolve({
+          onlineUsers: typeof response.onlineUsers === 'number' ? response.onlineUsers : undefined,
+          expiresAt: typeof response.expiresAt === 'number' ? response.expiresAt : undefined,
+        });
         return;
       }
       reject(

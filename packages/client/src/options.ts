@@ -24,6 +24,18 @@ export interface RealtimeClientOptions {
   /** Default `['websocket', 'polling']`, as the guide connects. */
   transports?: Transport[];
   auth?: AuthOption;
+  /**
+   * Supplies the connection's token, asked again for every (re)connection
+   * (socket.io-client's `auth` callback form: `{ token }`, merged into an
+   * `auth` object when both are given; `auth` may not be a function then).
+   * On the server's `auth-expiring` the SDK calls it again and sends
+   * `auth-refresh` with the result, with no reconnect: retried with backoff
+   * (a throw, a timeout, a refused token) a few times before the token
+   * expires. Outcomes are the client's `token_refresh` and `token_error`
+   * events. If it throws at a (re)connection, the handshake goes without a
+   * token (`connect_error` with the server's refusal) and `token_error` says why.
+   */
+  getToken?: () => Promise<string>;
   /** How long a call waits for its acknowledgement (and for a connection first, if there is none). Default 10 000. */
   ackTimeoutMs?: number;
   /**
@@ -54,6 +66,7 @@ export interface ResolvedOptions {
   source: SourceInfo;
   transports: Transport[];
   auth: AuthOption | undefined;
+  getToken: (() => Promise<string>) | undefined;
   ackTimeoutMs: number;
   reconnection: boolean;
   reconnectionDelayMs: number;
@@ -65,10 +78,14 @@ export interface ResolvedOptions {
 }
 
 export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions {
+  if (options.getToken !== undefined && typeof options.auth === 'function') {
+    throw new TypeError('pass getToken or an auth function, not both: getToken already supplies the token of every connection');
+  }
   return {
     source: { ...options.source },
     transports: options.transports ?? ['websocket', 'polling'],
     auth: options.auth,
+    getToken: options.getToken,
     ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
     reconnection: options.reconnection ?? true,
     reconnectionDelayMs: options.reconnectionDelayMs ?? 1_000,

@@ -1,4 +1,5 @@
 import {
+  AUTH_EXPIRING_EVENT,
   ErrorCode,
   SERVER_CLOSE_EVENT,
   isServerClose,
@@ -21,6 +22,7 @@ import { rejoinMembership, type RejoinOutcome } from './rejoin.js';
 import { keyOf, type TopicAddress } from './topic-address.js';
 import { ChannelHandle, RoomHandle, type Channel, type Room, type TopicOperations } from './topic-handles.js';
 import { TypedEmitter } from './typed-emitter.js';
+import { TokenRenewal, tokenSourceError } from './token-renewal.js';
 
 /** What one reconnection restored. */
 export interface RejoinReport {
@@ -42,6 +44,15 @@ export interface RealtimeClientEvents {
   rejoin: (report: RejoinReport) => void;
   /** A membership ended without `leave()`: a rejoin refused for good, or no connection will come again. */
   lost: (membership: MembershipInfo, error: RealtimeError) => void;
+  /** With `getToken`: the server took a renewed token (no reconnect); `expiresAt` is its `exp` in unix seconds, when it has one. */
+  token_refresh: (expiresAt: number | undefined) => void;
+  /**
+   * With `getToken`: it threw at a (re)connection, or every renewal attempt
+   * for one `auth-expiring` failed (its error, or the server's refusal). In
+   * the second case the server closes the connection with AUTH_EXPIRED at
+   * the token's expiry unless a later renewal succeeds.
+   */
+  token_error: (error: RealtimeError) => void;
 }
 
 /**
@@ -69,6 +80,8 @@ export class RealtimeClient {
   #closed = false;
   /** The server's last `server-close`: why it is closing the connection, and whether to come back. */
   #serverClose: ServerClose | undefined;
+  /** With `getToken`: answers the server's `auth-expiring`. */
+  readonly #renewal: TokenRenewal | undefined;
   readonly #operations: TopicOperations = {
     send: (membership, text, options) => this.#send(membership, text, options),
     leave: (membership, options) => this.#leave(membership, options),
@@ -89,8 +102,22 @@ export class RealtimeClient {
       timeout: o.connectTimeoutMs,
       withCredentials: o.withCredentials,
       ...(o.path === undefined ? {} : { path: o.path }),
-      ...(o.auth === undefined ? {} : { auth: o.auth }),
+      ...(o.getToken !== undefined ? { auth: this.#handshakeAuth(o.getToken) } : o.auth === undefined ? {} : { auth: o.auth }),
     });
+    if (o.getToken !== undefined) {
+      this.#renewal = new TokenRenewal({
+        socket: this.#socket,
+        getToken: o.getToken,
+        ackTimeoutMs: o.ackTimeoutMs,
+        refreshed: (expiresAt) => this.#events.emit('token_refresh', expiresAt),
+        failed: (error) => this.#events.emit('token_error', error),
+      });
+      const renewal = this.#renewal;
+      this.#socket.on(AUTH_EXPIRING_EVENT, (payload: unknown) => {
+        const expiresAt = (payload as { expiresAt?: unknown } | null)?.expiresAt;
+        if (typeof expiresAt === 'number' && Number.isFinite(expiresAt)) renewal.expiring(expiresAt);
+      });
+    }
     this.#socket.on('connect', () => this.#onConnect());
     this.#socket.on('disconnect', (reason) => this.#onDisconnect(reason));
     this.#socket.on('connect_error', (err) => this.#onConnectError(err));
@@ -101,6 +128,27 @@ export class RealtimeClient {
     this.#socket.onAny((event: unknown, payload: unknown) => {
       routeServerEvent(event, payload, (key) => this.#memberships.get(key));
     });
+  }
+
+  /**
+   * socket.io-client's `auth` callback: asked at every (re)connection, so a
+   * reconnect always carries a fresh token. A getToken() failure is
+   * reported and the handshake goes on without a token (the server refuses
+   * it, or takes it as anonymous in `optional` mode).
+   */
+  #handshakeAuth(getToken: () => Promise<string>): (callback: (data: Record<string, unknown>) => void) => void {
+    const base = typeof this.#options.auth === 'object' ? this.#options.auth : {};
+    return (callback) => {
+      Promise.resolve()
+        .then(getToken)
+        .then(
+          (token) => callback({ ...base, token }),
+          (err: unknown) => {
+            this.#events.emit('token_error', tokenSourceError(err));
+            callback({ ...base });
+          },
+        );
+    };
   }
 
   /** The socket id while connected (it changes with every connection). */
@@ -160,6 +208,7 @@ export class RealtimeClient {
     const closed = new RealtimeError(ErrorCode.UNAVAILABLE, 'the client was closed');
     for (const membership of [...this.#memberships.values()]) this.#end(membership, 'left', closed);
     this.#gate.fail(closed);
+    this.#renewal?.stop();
     this.#socket.disconnect();
   }
 
@@ -335,6 +384,8 @@ export class RealtimeClient {
 
   #onDisconnect(reason: string): void {
     this.#session++;
+    // The next connection's handshake asks getToken() again.
+    this.#renewal?.stop();
     for (const membership of this.#memberships.values()) if (membership.state === 'joined') membership.state = 'restoring';
     if (this.#closed) return;
     this.#events.emit('disconnect', reason);

@@ -18,6 +18,12 @@ export type ProtocolEventName = (typeof ProtocolEvent)[keyof typeof ProtocolEven
 /** Server → client, just before the server closes the connection: why (see server-close.ts). */
 export const SERVER_CLOSE_EVENT = 'server-close';
 
+/** Server → client, before the connection's token expires: `{ expiresAt }` (see auth-refresh.ts). */
+export const AUTH_EXPIRING_EVENT = 'auth-expiring';
+
+/** Client → server, at any time: `{ token }`, a new token for the same connection (see auth-refresh.ts). */
+export const AUTH_REFRESH_EVENT = 'auth-refresh';
+
 /** Events a client may emit that are not channel messages. */
 export const CLIENT_CONTROL_EVENTS: ReadonlySet<string> = new Set<string>([
   ProtocolEvent.JoinChannel,
@@ -25,6 +31,7 @@ export const CLIENT_CONTROL_EVENTS: ReadonlySet<string> = new Set<string>([
   ProtocolEvent.JoinRoom,
   ProtocolEvent.LeaveRoom,
   ProtocolEvent.NotifyRoom,
+  AUTH_REFRESH_EVENT,
 ]);
 
 /**
@@ -35,6 +42,8 @@ export const CLIENT_CONTROL_EVENTS: ReadonlySet<string> = new Set<string>([
 export const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set<string>([
   ...Object.values(ProtocolEvent),
   SERVER_CLOSE_EVENT,
+  AUTH_EXPIRING_EVENT,
+  AUTH_REFRESH_EVENT,
   'connect',
   'connect_error',
   'disconnect',

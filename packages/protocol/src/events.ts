@@ -1,4 +1,6 @@
 import type { Ack, JoinAck } from './ack.js';
+import type { AuthExpiring, AuthRefreshAck, AuthRefreshRequest } from './auth-refresh.js';
+import type { ServerClose } from './server-close.js';
 import type { ClientEnvelope, OnlineUsersEnvelope, RelayedEnvelope } from './envelope.js';
 
 /**
@@ -19,6 +21,8 @@ export interface ClientToServerEvents {
   'join-room': (envelope: ClientEnvelope, ack?: CountAckCallback) => void;
   'leave-room': (envelope: ClientEnvelope, ack?: CountAckCallback) => void;
   'notify-room': (envelope: ClientEnvelope, ack?: SendAckCallback) => void;
+  /** A new token for this connection (same `sub`): see auth-refresh.ts. Not an envelope. */
+  'auth-refresh': (request: AuthRefreshRequest, ack?: (response: AuthRefreshAck) => void) => void;
 }
 
 /**
@@ -37,6 +41,14 @@ export interface ServerToClientEvents {
   'leave-room': (envelope: RelayedEnvelope) => void;
   'notify-room': (envelope: RelayedEnvelope) => void;
   'room-online-users': (envelope: OnlineUsersEnvelope) => void;
+}
+
+/** Server → client events about the connection itself, not a topic (not envelopes). */
+export interface ServerToClientConnectionEvents {
+  /** The connection's token expires at `expiresAt`: send `auth-refresh` before then. */
+  'auth-expiring': (payload: AuthExpiring) => void;
+  /** The server is about to close the connection, and says why. */
+  'server-close': (close: ServerClose) => void;
 }
 
 /** A channel message, server → client: under the channel id, to every member, the sender included. */

@@ -7,3 +7,4 @@ export * from './topic-events.js';
 export * from './validation.js';
 export * from './unicode.js';
 export * from './server-close.js';
+export * from './auth-refresh.js';

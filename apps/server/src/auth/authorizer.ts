@@ -1,6 +1,6 @@
 import type { ChannelGrants } from './channel-grants.js';
 
-/** Who a connection is, fixed at its handshake. */
+/** Who a connection is: set at its handshake, replaced by a valid `auth-refresh` for the same `sub`. */
 export interface Principal {
   /** The token's `sub`; absent for an anonymous connection. */
   readonly userId: string | undefined;
@@ -8,6 +8,10 @@ export interface Principal {
   readonly userName: string | undefined;
   /** What this connection may do per channel (the token's claim, or AUTH_DEFAULT_CHANNELS). */
   readonly grants: ChannelGrants;
+  /** The token's `exp` (unix seconds); undefined without one, and for anonymous connections. */
+  readonly expiresAt: number | undefined;
+  /** The token's `iat` (unix seconds); undefined without one, and for anonymous connections. */
+  readonly issuedAt: number | undefined;
 }
 
 /** The codes a handshake can be refused with (ERROR_REGISTRY entries). */
@@ -19,7 +23,9 @@ export type Authentication =
 
 /**
  * The auth seam: turns a handshake's credentials into a principal or a
- * refusal. Called once per Socket.IO connection, before it joins anything.
+ * refusal. Called once per Socket.IO connection, before it joins anything,
+ * and for every `auth-refresh` (so whatever it refuses at the handshake it
+ * also refuses in a refresh).
  * Never throws and never rejects: every failure is a refusal.
  */
 export interface Authorizer {
@@ -28,6 +34,9 @@ export interface Authorizer {
 
 /** AUTH_MODE=off: every connection is anonymous with the default grants, whatever it sends. */
 export function allowAll(defaultGrants: ChannelGrants): Authorizer {
-  const anonymous: Authentication = { ok: true, principal: { userId: undefined, userName: undefined, grants: defaultGrants } };
+  const anonymous: Authentication = {
+    ok: true,
+    principal: { userId: undefined, userName: undefined, grants: defaultGrants, expiresAt: undefined, issuedAt: undefined },
+  };
   return { authenticate: () => Promise.resolve(anonymous) };
 }

@@ -14,6 +14,11 @@ export interface JwtAuthorizerOptions {
 /** Longest `sub` and name taken: longer ones are refused (sub) or dropped (name), as ids are capped in envelopes. */
 const MAX_IDENTITY_LENGTH = 256;
 
+/** A NumericDate claim (jose has checked its type when present): unix seconds, or undefined. */
+function numericDate(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
 /**
  * AUTH_MODE=optional|required. Guarantees: no token is anonymous in
  * `optional` and AUTH_REQUIRED in `required`; a token that does not verify
@@ -25,7 +30,7 @@ const MAX_IDENTITY_LENGTH = 256;
 export function jwtAuthorizer(options: JwtAuthorizerOptions): Authorizer {
   const anonymous: Authentication = {
     ok: true,
-    principal: { userId: undefined, userName: undefined, grants: options.defaultChannels },
+    principal: { userId: undefined, userName: undefined, grants: options.defaultChannels, expiresAt: undefined, issuedAt: undefined },
   };
   const principalOf = (payload: JWTPayload): Principal | string => {
     const sub = payload.sub;
@@ -42,6 +47,8 @@ export function jwtAuthorizer(options: JwtAuthorizerOptions): Authorizer {
       userId: sub,
       userName: typeof name === 'string' && name.length <= MAX_IDENTITY_LENGTH ? name : undefined,
       grants,
+      expiresAt: numericDate(payload.exp),
+      issuedAt: numericDate(payload.iat),
     };
   };
   return {

@@ -33,16 +33,20 @@ export interface SignOptions {
   expiresIn?: number;
   issuer?: string;
   audience?: string;
+  /** `iat` in unix seconds, instead of a minute ago. */
+  issuedAt?: number;
+  /** `exp` in unix seconds, instead of `expiresIn` from now; null: no `exp` at all. */
+  expiresAt?: number | null;
 }
 
-/** A signed JWT with `claims`, `iat` now and `exp` `expiresIn` seconds from now. */
+/** A signed JWT with `claims`, `iat` a minute ago and `exp` `expiresIn` seconds from now (or the given `issuedAt` / `expiresAt`). */
 export async function signToken(key: KeyObject | Uint8Array | string, claims: JWTPayload, options: SignOptions = {}): Promise<string> {
   const signingKey = typeof key === 'string' ? new TextEncoder().encode(key) : key;
   const now = Math.floor(Date.now() / 1000);
   let jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: options.alg ?? 'HS256', ...(options.kid === undefined ? {} : { kid: options.kid }) })
-    .setIssuedAt(now - 60)
-    .setExpirationTime(now + (options.expiresIn ?? 300));
+    .setIssuedAt(options.issuedAt ?? now - 60);
+  if (options.expiresAt !== null) jwt = jwt.setExpirationTime(options.expiresAt ?? now + (options.expiresIn ?? 300));
   if (options.issuer !== undefined) jwt = jwt.setIssuer(options.issuer);
   if (options.audience !== undefined) jwt = jwt.setAudience(options.audience);
   return jwt.sign(signingKey);
