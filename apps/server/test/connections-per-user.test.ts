@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster, Redis } from 'ioredis';
 import {
+  connectRawEngineIo,
   pollUntil,
   registerTeardown,
   startCluster,
@@ -124,6 +125,31 @@ describe.each(['standalone', 'cluster'] as RedisTopologyName[])('MAX_CONNECTIONS
     await pollUntil('the lease set gone with the last connection', 10_000, async () =>
       (await redis.exists(key)) === 0 ? true : undefined,
     );
+  });
+
+  it('a handshake that fails after taking its slot gives it back: a second CONNECT on one connection, clients gone mid-handshake', async () => {
+    const token = await tokenFor(newUser());
+    const connect = `40${JSON.stringify({ token })}`;
+    // Two CONNECTs on one Engine.IO connection, back to back: both pass the limit, the one-socket rule refuses one.
+    const raw = await connectRawEngineIo(urls()[0] as string);
+    raw.send(connect);
+    raw.send(connect);
+    await raw.waitForFrame((f) => f.startsWith('40{'));
+    const refusal = await raw.waitForFrame((f) => f.startsWith('44'));
+    expect(JSON.parse(refusal.slice(2))).toMatchObject({
+      data: { code: 'CONNECTION_LIMIT', message: expect.stringContaining('already has a socket') },
+    });
+    // Clients that send their CONNECT and go away at once (Socket.IO drops such a socket without a disconnect).
+    for (let i = 0; i < 3; i++) {
+      const gone = await connectRawEngineIo(urls()[1] as string);
+      gone.send(connect);
+      gone.close();
+    }
+    // Only the raw connection holds a slot: two more connections fit (once the nodes have seen the closes), the next does not.
+    for (let i = 0; i < 2; i++) {
+      await pollUntil('a free slot', 10_000, async () => ((await attemptConnect(urls()[2] as string, token)).ok ? true : undefined));
+    }
+    expectLimitRefusal(await attemptConnect(urls()[0] as string, token));
   });
 
   it('another user is not affected by a user at its limit, and has its own', async () => {
