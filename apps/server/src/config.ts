@@ -81,6 +81,14 @@ export interface Config {
    */
   handshakeRatePerIp: number;
   /**
+   * MAX_CONNECTIONS_PER_USER: connections one authenticated user (token
+   * `sub`) may hold at once, counted across the cluster in Redis (the node's
+   * own count while Redis fails); beyond it the handshake is refused with
+   * `connect_error` CONNECTION_LIMIT. Anonymous connections are not counted.
+   * Default 0 = no limit.
+   */
+  maxConnectionsPerUser: number;
+  /**
    * TRUSTED_PROXIES: addresses or CIDR ranges of the proxies in front of the
    * nodes, comma-separated; `X-Forwarded-For` gives the client address only
    * when the TCP peer is one of them. Default none: the peer is the client.
@@ -487,6 +495,7 @@ export function loadConfig(env: Env = process.env): Config {
     connectTimeoutMs: integer(env, 'CONNECT_TIMEOUT_MS', 10_000, 100, MAX_TIMER_MS),
     maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', 1024 * 1024, 0),
     handshakeRatePerIp: integer(env, 'HANDSHAKE_RATE_PER_IP', 0, 0, 1_000_000),
+    maxConnectionsPerUser: integer(env, 'MAX_CONNECTIONS_PER_USER', 0, 0, 1_000_000),
     trustedProxies: parseTrustedProxies(env.TRUSTED_PROXIES),
     heartbeatIntervalMs,
     nodeTtlMs,

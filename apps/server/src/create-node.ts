@@ -20,6 +20,9 @@ import { trustedProxies } from './client-address.js';
 import { handshakeRateLimit } from './handshake-rate-limit.js';
 import { memoryHandshakeLimiter, redisHandshakeLimiter } from './handshake-limiter.js';
 import { originCheckedOnSessionRequests } from './session-origin.js';
+import { memoryConnectionSlots, type ConnectionSlots } from './connection-slots.js';
+import { redisConnectionSlots } from './redis-connection-slots.js';
+import { ThrottledWarning } from './throttled-warning.js';
 import { watchSlowConsumers } from './slow-consumers.js';
 import { recoverSubscriptions } from './subscription-recovery.js';
 import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from '@realtime/protocol';
@@ -48,6 +51,51 @@ export interface RealtimeNode {
    * elsewhere), removes this node's presence at once, closes Redis. Idempotent.
    */
   close(): Promise<void>;
+}
+
+/**
+ * MAX_CONNECTIONS_PER_USER's slots: leases in Redis renewed every heartbeat
+ * and living NODE_TTL_MS (a dead node's slots free when it counts as dead),
+ * the node's own count without Redis; undefined when the limit is off.
+ */
+function createConnectionSlots(
+  config: Config,
+  redis: RedisConnections | undefined,
+  metrics: Metrics,
+  logger: Logger,
+): ConnectionSlots | undefined {
+  const limit = config.maxConnectionsPerUser;
+  if (limit === 0) return undefined;
+  if (config.auth.mode === 'off') logger.warn('MAX_CONNECTIONS_PER_USER has no effect with AUTH_MODE=off: every connection is anonymous');
+  if (redis === undefined) return memoryConnectionSlots(limit);
+  const fallbackWarning = new ThrottledWarning((occurrences, err) =>
+    logger.warn(
+      { err, occurrences, event: 'connection-limit-fallback' },
+      'MAX_CONNECTIONS_PER_USER decided on this node’s own count: Redis failed or did not answer in time',
+    ),
+  );
+  const redisWarning = new ThrottledWarning((occurrences, err) =>
+    logger.warn(
+      { err, occurrences, event: 'connection-limit-redis-error' },
+      'MAX_CONNECTIONS_PER_USER could not renew or release a lease in Redis',
+    ),
+  );
+  return redisConnectionSlots({
+    redis: redis.commands,
+    keyPrefix: config.redisKeyPrefix,
+    nodeId: config.nodeId,
+    limit,
+    leaseMs: config.nodeTtlMs,
+    renewIntervalMs: config.heartbeatIntervalMs,
+    onFallback: (err) => {
+      metrics.connectionLimitFallbacks.inc();
+      fallbackWarning.occurred(err);
+    },
+    onRedisError: (operation, err) => {
+      metrics.connectionLimitRedisErrors.inc({ operation });
+      redisWarning.occurred(err);
+    },
+  });
 }
 
 /** Builds and starts one node: in memory without REDIS_URL, a cluster member with it. */
@@ -252,7 +300,17 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     redis !== undefined && config.adapterMode === 'sharded'
       ? roomSubscriptions(io, redis.subscriber, adapterChannelPrefix(config))
       : ALWAYS_SUBSCRIBED;
-  registerSocketHandlers({ io, presence, rooms, config, metrics, logger, authorizer: createAuthorizer(config.auth, logger) });
+  const connectionSlots = createConnectionSlots(config, redis, metrics, logger);
+  registerSocketHandlers({
+    io,
+    presence,
+    rooms,
+    config,
+    metrics,
+    logger,
+    authorizer: createAuthorizer(config.auth, logger),
+    connectionSlots,
+  });
   const stopWatchingSlowConsumers = watchSlowConsumers(io, metrics, config.maxBufferedBytes);
   publishRef = apiPublisher({
     io,
@@ -311,6 +369,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       await closeWithShutdown(io, metrics, Math.min(2000, Math.floor(config.shutdownGraceMs / 2)));
       io.engine.close();
       await presence.stop();
+      connectionSlots?.stop();
       await app.close();
       await metricsApp?.close();
       await redisStore?.close();

@@ -188,6 +188,17 @@ export function createMetrics() {
       help: 'HANDSHAKE_RATE_PER_IP decisions the node made alone because Redis failed or was slow',
       registers: [registry],
     }),
+    connectionLimitFallbacks: new Counter({
+      name: 'realtime_connection_limit_fallbacks_total',
+      help: 'MAX_CONNECTIONS_PER_USER decisions the node made on its own count because Redis failed or was slow',
+      registers: [registry],
+    }),
+    connectionLimitRedisErrors: new Counter({
+      name: 'realtime_connection_limit_redis_errors_total',
+      help: 'MAX_CONNECTIONS_PER_USER lease renewals and releases that failed in Redis (the lease then expires within NODE_TTL_MS), by operation',
+      labelNames: ['operation'] as const,
+      registers: [registry],
+    }),
     originRefusals: new Counter({
       name: 'realtime_origin_refusals_total',
       help: 'Engine.IO handshakes refused because their Origin is not in CORS_ORIGINS',

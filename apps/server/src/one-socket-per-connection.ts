@@ -1,4 +1,5 @@
 import { ErrorCode } from '@realtime/protocol';
+import { refuseHandshake } from './handshake-refusal.js';
 import type { Metrics } from './metrics.js';
 import type { RealtimeServer } from './socket-types.js';
 
@@ -21,9 +22,13 @@ export function allowOneSocketPerConnection(io: RealtimeServer, metrics: Metrics
     // check can refuse the socket and leave the mark behind.
     if (holder.has(socket.conn)) {
       metrics.refusedEvents.inc({ code: ErrorCode.CONNECTION_LIMIT });
-      const err = new Error(ErrorCode.CONNECTION_LIMIT) as Error & { data: unknown };
-      err.data = { code: ErrorCode.CONNECTION_LIMIT, message: 'this connection already has a socket: open another connection instead' };
-      return next(err);
+      // Through refuseHandshake: the user's connection slot taken before this check is given back.
+      return refuseHandshake(
+        socket,
+        next,
+        ErrorCode.CONNECTION_LIMIT,
+        'this connection already has a socket: open another connection instead',
+      );
     }
     holder.set(socket.conn, socket.id);
     socket.once('disconnect', () => {

@@ -25,6 +25,8 @@ import type { Metrics } from './metrics.js';
 import type { NodePresence } from './node-presence.js';
 import type { RoomSubscriptions } from './room-subscriptions.js';
 import { allowOneSocketPerConnection } from './one-socket-per-connection.js';
+import type { ConnectionSlots } from './connection-slots.js';
+import { limitConnectionsPerUser } from './connections-per-user.js';
 import { TokenBucket } from './rate-limiter.js';
 import { allows, type ChannelOperation } from './auth/channel-grants.js';
 import { RefusalWindow } from './refusal-window.js';
@@ -52,6 +54,8 @@ export interface SocketHandlerDeps {
   logger: Logger;
   /** Who each connection is (AUTH_MODE); checked in the handshake, before `connection`. */
   authorizer: Authorizer;
+  /** MAX_CONNECTIONS_PER_USER's slots; undefined when the limit is off. */
+  connectionSlots: ConnectionSlots | undefined;
 }
 
 /**
@@ -60,7 +64,16 @@ export interface SocketHandlerDeps {
  * ack; refusals are never relayed; nothing a client sends can throw out of
  * here or reject unhandled.
  */
-export function registerSocketHandlers({ io, presence, rooms, config, metrics, logger, authorizer }: SocketHandlerDeps): void {
+export function registerSocketHandlers({
+  io,
+  presence,
+  rooms,
+  config,
+  metrics,
+  logger,
+  authorizer,
+  connectionSlots,
+}: SocketHandlerDeps): void {
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
   const leaveTopic = topicLeaver({ presence, metrics });
   // Token expiry (issue 10, section 3): warn, then close with AUTH_EXPIRED unless a refresh came.
@@ -275,6 +288,8 @@ export function registerSocketHandlers({ io, presence, rooms, config, metrics, l
 
   // First: no other middleware sees an unauthenticated socket.
   authenticateHandshakes(io, authorizer, metrics, logger);
+  // Right after: it needs the principal. A middleware registered after it refuses through refuseHandshake, which gives the slot back.
+  if (connectionSlots !== undefined) limitConnectionsPerUser(io, connectionSlots, config.maxConnectionsPerUser, metrics, logger);
   allowOneSocketPerConnection(io, metrics);
   io.on('connection', (socket) => {
     socket.data.identity = {};

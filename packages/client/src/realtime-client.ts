@@ -10,6 +10,7 @@ import {
 } from '@realtime/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { callWithAck } from './ack-call.js';
+import { ConnectRetry } from './connect-retry.js';
 import { ConnectionGate } from './connection-gate.js';
 import { Deadline } from './deadline.js';
 import { EnvelopeFactory } from './envelope-factory.js';
@@ -38,7 +39,11 @@ export interface RealtimeClientEvents {
   connect: () => void;
   /** The connection was lost (socket.io's reason). Memberships wait in `restoring` for the next connection. */
   disconnect: (reason: string) => void;
-  /** A connection attempt failed. With the server's code when it refused (then the client stops: see `lost`). */
+  /**
+   * A connection attempt failed. With the server's code when it refused: a
+   * retryable refusal (CONNECTION_LIMIT) is tried again with the reconnection
+   * backoff; after any other the client stops (see `lost`).
+   */
   connect_error: (error: RealtimeError) => void;
   /** After each reconnection, once every membership held before it was joined again or given up. */
   rejoin: (report: RejoinReport) => void;
@@ -74,6 +79,8 @@ export class RealtimeClient {
   readonly #handles = new WeakMap<Membership, ChannelHandle | RoomHandle>();
   readonly #serializer = new KeySerializer();
   readonly #gate = new ConnectionGate();
+  /** Retries of handshakes the server refused with a retryable code (CONNECTION_LIMIT). */
+  readonly #connectRetry: ConnectRetry;
   /** Incremented on every connect and disconnect: a rejoin round of an older session stops. */
   #session = 0;
   #everConnected = false;
@@ -92,6 +99,7 @@ export class RealtimeClient {
     this.#options = resolveOptions(options);
     this.#factory = new EnvelopeFactory(this.#options.source, this.#options.limits);
     const o = this.#options;
+    this.#connectRetry = new ConnectRetry(o.reconnectionDelayMs, o.reconnectionDelayMaxMs);
     this.#socket = io(url, {
       transports: o.transports,
       // One connection per client: memberships belong to a connection.
@@ -205,6 +213,7 @@ export class RealtimeClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#session++;
+    this.#connectRetry.cancel();
     const closed = new RealtimeError(ErrorCode.UNAVAILABLE, 'the client was closed');
     for (const membership of [...this.#memberships.values()]) this.#end(membership, 'left', closed);
     this.#gate.fail(closed);
@@ -377,6 +386,7 @@ export class RealtimeClient {
     const session = ++this.#session;
     const reconnected = this.#everConnected;
     this.#everConnected = true;
+    this.#connectRetry.reset();
     this.#events.emit('connect');
     this.#gate.open();
     if (reconnected) void this.#rejoinAll(session);
@@ -406,7 +416,13 @@ export class RealtimeClient {
     const error = errorFromConnectError(err);
     this.#events.emit('connect_error', error);
     // Refused by the server (not a network failure): socket.io-client does not try again.
-    if (!this.#socket.active) this.#giveUp(error);
+    if (this.#socket.active) return;
+    // A refusal that may pass later (CONNECTION_LIMIT: a slot frees when another connection of the user closes)
+    // is tried again with backoff, calls waiting meanwhile within their timeouts; any other is final.
+    if (!error.retryable || !this.#options.reconnection) return this.#giveUp(error);
+    this.#connectRetry.schedule(() => {
+      if (!this.#closed) this.#socket.connect();
+    });
   }
 
   /** No connection will come again: every membership is lost, every waiting call rejects. */

@@ -36,8 +36,11 @@ export const ErrorCode = {
   /** The connection sends events faster than its configured rate. */
   RATE_LIMITED: 'RATE_LIMITED',
   /**
-   * A connection limit was reached: a second Socket.IO socket on one
-   * Engine.IO connection (sent as `connect_error` with `data: { code, message }`).
+   * A connection limit was reached (sent as `connect_error` with `data: {
+   * code, message }`): the user already holds MAX_CONNECTIONS_PER_USER
+   * connections across the cluster, or one Engine.IO connection asked for a
+   * second Socket.IO socket. Retryable: a slot frees when one of the
+   * user's connections closes (the SDK retries with backoff).
    */
   CONNECTION_LIMIT: 'CONNECTION_LIMIT',
   /** The server failed; the request may be retried. */
@@ -84,7 +87,7 @@ export const ERROR_REGISTRY: { readonly [C in ErrorCode]: ErrorSpec } = Object.f
   PAYLOAD_TOO_LARGE: { httpStatus: 413, retryable: false },
   LIMIT_EXCEEDED: { httpStatus: 409, retryable: false },
   RATE_LIMITED: { httpStatus: 429, retryable: true },
-  CONNECTION_LIMIT: { httpStatus: 409, retryable: false },
+  CONNECTION_LIMIT: { httpStatus: 409, retryable: true },
   INTERNAL: { httpStatus: 500, retryable: true },
   SLOW_CONSUMER: { httpStatus: 503, retryable: true },
   SHUTDOWN: { httpStatus: 503, retryable: true },

@@ -45,6 +45,8 @@ describe('the error registry', () => {
 
   it('only transient failures are retryable', () => {
     expect(ERROR_CODES.filter((code) => ERROR_REGISTRY[code].retryable).sort()).toEqual([
+      // A slot frees when another connection of the user closes (MAX_CONNECTIONS_PER_USER): the SDK retries it.
+      'CONNECTION_LIMIT',
       'INTERNAL',
       'RATE_LIMITED',
       'SHUTDOWN',

@@ -9,3 +9,4 @@ export * from './raw-engine-io.js';
 export * from './redis-sentinel-set.js';
 export * from './key-slot.js';
 export * from './redis-cluster.js';
+export * from './poll-until.js';
