@@ -229,7 +229,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     limits,
     // Routes are served only after start-up, when both exist.
     publish: (keyName, item) => publishRef!(keyName, item),
-    count: (topic) => presenceRef!.count(topic),
+    users: (topic) => presenceRef!.users(topic),
     members: (topic, limit, cursor) => store.members(topic, limit, cursor),
     topics: (prefix, limit, cursor) => store.topics(prefix, limit, cursor),
     disconnect: async (clientId) => {
@@ -293,6 +293,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     presenceAnnounceIntervalMs: config.presenceAnnounceIntervalMs,
     presenceEventsMaxMembers: config.presenceEventsMaxMembers,
     identityOf: (socketId) => io.of('/').sockets.get(socketId)?.data.identity ?? {},
+    userIdOf: (socketId) => io.of('/').sockets.get(socketId)?.data.principal.userId,
     joinedAtOf: (socketId, topic) => io.of('/').sockets.get(socketId)?.data.joinedAt.get(topic),
   });
   presenceRef = presence;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
-import type { Membership, PresenceStore, TopicCount } from '@realtime/presence';
+import type { Membership, PresenceStore, TopicCount, TopicUsers } from '@realtime/presence';
 import { CountAnnouncer } from './count-announcer.js';
 import { joinEventOf, leaveEventOf, onlineUsersEventOf, type RelayedEnvelope } from '@realtime/protocol';
 import { decodeIdentity, encodeIdentity, leaveEnvelope, onlineUsersEnvelope, type SenderIdentity } from './envelopes.js';
@@ -19,6 +19,8 @@ export interface NodePresenceOptions {
   presenceEventsMaxMembers: number;
   /** The identity to write into a local connection's memberships. */
   identityOf(socketId: string): SenderIdentity;
+  /** A local connection's user (its token's `sub`), undefined when anonymous: what the store's user counts count. */
+  userIdOf(socketId: string): string | undefined;
   /** When a local connection joined a topic (server time), if it is in it. */
   joinedAtOf(socketId: string, topic: string): string | undefined;
 }
@@ -77,7 +79,7 @@ export class NodePresence {
   async join(socketId: string, topic: string, envelope: RelayedEnvelope): Promise<number | undefined> {
     const count = await this.track('add', async () => {
       const meta = encodeIdentity(this.options.identityOf(socketId), this.options.joinedAtOf(socketId, topic) ?? envelope.serverTime);
-      const change = await this.options.store.add(topic, socketId, meta);
+      const change = await this.options.store.add(topic, socketId, meta, this.options.userIdOf(socketId));
       this.announcer.offer(change);
       return change.count;
     });
@@ -116,6 +118,11 @@ export class NodePresence {
 
   async count(topic: string): Promise<number | undefined> {
     return this.track('count', async () => (await this.options.store.count(topic)).count);
+  }
+
+  /** A topic's cluster-wide connections and distinct users; undefined when the store failed (logged and counted). */
+  async users(topic: string): Promise<TopicUsers | undefined> {
+    return this.track('users', () => this.options.store.users(topic));
   }
 
   /**
@@ -277,7 +284,12 @@ export class NodePresence {
       const identity = this.options.identityOf(socket.id);
       for (const room of socket.rooms) {
         if (isTopic(room)) {
-          memberships.push({ topic: room, connectionId: socket.id, meta: encodeIdentity(identity, this.options.joinedAtOf(socket.id, room)) });
+          memberships.push({
+            topic: room,
+            connectionId: socket.id,
+            meta: encodeIdentity(identity, this.options.joinedAtOf(socket.id, room)),
+            userId: this.options.userIdOf(socket.id),
+          });
         }
       }
     }

@@ -205,8 +205,9 @@ describe('cluster faults', () => {
     expect(memberKeys.length).toBeGreaterThan(0);
     for (const key of memberKeys) {
       for (const value of Object.values(await admin.hgetall(key))) {
-        // `<restore generation>\x1f<meta>`
-        const meta = value.slice(value.indexOf('\u001f') + 1);
+        // `<restore generation>\x1f<user byte length>\x1f<user><meta>`: these members are anonymous (user '').
+        const [, userLength, meta = ''] = value.split('\u001f');
+        expect(userLength).toBe('0');
         expect(meta.length).toBeLessThan(1000);
         expect(JSON.parse(meta)).toHaveProperty('source.userName', 'Test User');
       }

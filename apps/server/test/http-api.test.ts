@@ -9,6 +9,7 @@ import { DEFAULT_VALIDATION_LIMITS, type RelayedEnvelope } from '@realtime/proto
 import { registerApi } from '../src/http-api/api-plugin.js';
 import { createMetrics } from '../src/metrics.js';
 import { redisEnv } from './support/redis-env.js';
+import { HS_SECRET, signToken } from './support/tokens.js';
 import {
   connectClient,
   connectClients,
@@ -78,7 +79,7 @@ async function openApiDocument(): Promise<OpenApiDocument> {
     maxBodyBytes: 1024,
     limits: DEFAULT_VALIDATION_LIMITS,
     publish: unused,
-    count: unused,
+    users: unused,
     members: unused,
     topics: unused,
     disconnect: unused,
@@ -150,9 +151,13 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
         call(n.url, 'GET', '/api/v1/channels/{channel}/rooms/{roomId}', `/api/v1/channels/${encodeURIComponent(longChannel)}/rooms/r1`),
       ),
     );
-    expect(counts.map((c) => c.body)).toEqual([{ onlineUsers: 1 }, { onlineUsers: 1 }, { onlineUsers: 1 }]);
+    expect(counts.map((c) => c.body)).toEqual([
+      { onlineUsers: 1, users: 1 },
+      { onlineUsers: 1, users: 1 },
+      { onlineUsers: 1, users: 1 },
+    ]);
     const empty = await call(nodes[2]!.url, 'GET', '/api/v1/channels/{channel}', '/api/v1/channels/nobody-here');
-    expect(empty).toMatchObject({ status: 200, body: { onlineUsers: 0 } });
+    expect([empty.status, empty.body]).toEqual([200, { onlineUsers: 0, users: 0 }]);
   });
 
   it('a batch is applied in order, each item answered alone; an idempotency key delivers once across nodes and concurrent retries', async () => {
@@ -319,6 +324,64 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
   });
 });
 
+describe('HTTP API distinct users, AUTH_MODE=optional on two nodes', () => {
+  it('counts a user with two connections on two nodes once, and each anonymous connection once, across a resync, until the last of them leaves', async () => {
+    const redis = await startRedisProcess();
+    registerTeardown(() => redis.stop());
+    const env = { API_KEYS, AUTH_MODE: 'optional', AUTH_JWT_SECRET: HS_SECRET };
+    const [n1, n2] = await startCluster(2, { redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('api-users'), env });
+    const tokenOf = (sub: string): Promise<string> => signToken(HS_SECRET, { sub });
+    const [alice1, alice2, bob, anonymous] = await Promise.all([
+      connectClient(n1!.url, { auth: { token: await tokenOf('alice') } }),
+      connectClient(n2!.url, { auth: { token: await tokenOf('alice') } }),
+      connectClient(n2!.url, { auth: { token: await tokenOf('bob') } }),
+      connectClient(n1!.url),
+    ]);
+    const room = { roomChannel: 'team', roomId: 'r1' };
+    // Half of them join with an ack, half without: the same effect.
+    for (const socket of [alice1, bob]) {
+      await emitWithAck(socket, 'join-channel', { data: { roomChannel: 'team' } });
+      await emitWithAck(socket, 'join-room', { data: room });
+    }
+    for (const socket of [alice2, anonymous]) {
+      socket.emit('join-channel', { data: { roomChannel: 'team' } });
+      socket.emit('join-room', { data: room });
+    }
+    const channelOn = (node: ServerProcess) => call(node.url, 'GET', '/api/v1/channels/{channel}', '/api/v1/channels/team');
+    const roomOn = (node: ServerProcess) =>
+      call(node.url, 'GET', '/api/v1/channels/{channel}/rooms/{roomId}', '/api/v1/channels/team/rooms/r1');
+    const expectEverywhere = async (body: { onlineUsers: number; users: number }, timeout = 5000): Promise<void> => {
+      await vi.waitFor(
+        async () => {
+          const answers = await Promise.all([channelOn(n1!), channelOn(n2!), roomOn(n1!), roomOn(n2!)]);
+          expect(answers.map((a) => [a.status, a.body])).toEqual(answers.map(() => [200, body]));
+        },
+        { timeout, interval: 100 },
+      );
+    };
+    await expectEverywhere({ onlineUsers: 4, users: 3 });
+
+    // Redis restarts empty: the route answers UNAVAILABLE meanwhile, then each node's resync
+    // rewrites its memberships with their users, and each user is counted once again.
+    await redis.kill();
+    await vi.waitFor(async () => expect(await channelOn(n1!)).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } }));
+    await redis.start();
+    await expectEverywhere({ onlineUsers: 4, users: 3 }, 20_000);
+
+    // One of alice's two connections leaves (without an ack), then disconnects from the room: alice is still there.
+    alice2.emit('leave-channel', { data: { roomChannel: 'team' } });
+    await vi.waitFor(async () => expect((await channelOn(n1!)).body).toEqual({ onlineUsers: 3, users: 3 }));
+    alice2.disconnect();
+    await expectEverywhere({ onlineUsers: 3, users: 3 });
+
+    // Her last connection leaves (with an ack), and the anonymous one disconnects: two fewer users.
+    await emitWithAck(alice1, 'leave-channel', { data: { roomChannel: 'team' } });
+    await emitWithAck(alice1, 'leave-room', { data: room });
+    anonymous.disconnect();
+    await expectEverywhere({ onlineUsers: 1, users: 1 });
+  }, 60_000);
+});
+
 describe('HTTP API documentation and switches', () => {
   it('with no API_KEYS every route answers 403 saying how to enable it; the document and its page are public', async () => {
     const node = await startServerProcess({ nodeId: 'api-off' });
@@ -343,6 +406,8 @@ describe('HTTP API documentation and switches', () => {
       idempotencyKey: 'outage-1',
     });
     expect(answer).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
+    const counted = await call(node.url, 'GET', '/api/v1/channels/{channel}', '/api/v1/channels/outage');
+    expect(counted).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
     await redis.start();
     await vi.waitFor(async () => expect((await fetch(`${node.url}/readyz`)).status).toBe(200), { timeout: 15_000 });
     // The retry with the same key goes through: the failed attempt did not take it.

@@ -52,17 +52,42 @@ local function announce(mkey, vkey, channel, topic, origin)
   return count, version
 end
 
--- The generation a member's value was written with.
-local function generation_of(value)
-  local at = string.find(value, SEP, 1, true)
-  if at == nil then return value end
-  return string.sub(value, 1, at - 1)
+-- A member's value: generation SEP <byte length of user> SEP user meta, user
+-- '' for an anonymous connection. The length comes first because a user id
+-- (a token's sub) may hold any character, SEP included. Returns generation,
+-- user, meta; user is nil for a value written before users were counted
+-- (generation SEP meta: a JSON meta never holds a raw SEP), which no user
+-- count includes.
+local function parse_value(value)
+  local a = string.find(value, SEP, 1, true)
+  if a == nil then return value, nil, '' end
+  local gen = string.sub(value, 1, a - 1)
+  local b = string.find(value, SEP, a + 1, true)
+  local n = b and tonumber(string.sub(value, a + 1, b - 1))
+  if n == nil then return gen, nil, string.sub(value, a + 1) end
+  return gen, string.sub(value, b + 1, b + n), string.sub(value, b + n + 1)
 end
 
-local function meta_of(value)
-  local at = string.find(value, SEP, 1, true)
-  if at == nil then return '' end
-  return string.sub(value, at + 1)
+local function member_value(gen, user, meta)
+  return gen .. SEP .. string.format('%d', #user) .. SEP .. user .. meta
+end
+
+-- The topic's users hash (KEYS' users key): user → that user's connections
+-- in the topic, '' counting the anonymous ones (a sub is never empty). Only
+-- the scripts that write the members hash write it, in the same call, so the
+-- two always agree; a field is deleted at 0, so the hash is gone with the
+-- topic's last member, as the members hash is.
+local function count_user(ukey, user, delta)
+  if user == nil then return end
+  if redis.call('HINCRBY', ukey, user, delta) <= 0 then redis.call('HDEL', ukey, user) end
+end
+
+-- Distinct users: every named user once, every anonymous connection once.
+local function distinct_users(ukey)
+  local n = redis.call('HLEN', ukey)
+  local anonymous = tonumber(redis.call('HGET', ukey, '') or '0')
+  if anonymous > 0 then n = n - 1 + anonymous end
+  return n
 end
 
 -- A topic script's reply: {count, "version", details...}, announcing first

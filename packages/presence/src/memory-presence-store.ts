@@ -10,9 +10,20 @@ import type {
   ReapResult,
   ReapedMembership,
   TopicCount,
+  TopicUsers,
 } from './presence-store.js';
 
 const SEP = '\u001f';
+
+/** The user key of an anonymous connection: a user id is never empty, so it cannot collide. */
+const ANONYMOUS = '';
+
+/** One member of a topic. */
+interface MemberValue {
+  meta: string;
+  /** The connection's user id, or ANONYMOUS. */
+  user: string;
+}
 
 /**
  * The state several in-process stores share, as several nodes share one
@@ -20,8 +31,15 @@ const SEP = '\u001f';
  * the contract suite with several "nodes" in one process.
  */
 export class MemoryPresenceBackend {
-  /** topic → (nodeId SEP connectionId → meta) */
-  readonly topics = new Map<string, Map<string, string>>();
+  /** topic → (nodeId SEP connectionId → member); written only through `putMember` / `deleteMember`. */
+  readonly topics = new Map<string, Map<string, MemberValue>>();
+  /**
+   * topic → (user id → that user's connections in the topic), ANONYMOUS
+   * counting anonymous connections: kept in step with `topics` by the two
+   * methods that write it, so every path that adds or removes a member
+   * (join, leave, restore, reap, deregister) keeps it right.
+   */
+  readonly users = new Map<string, Map<string, number>>();
   /** nodeId → (connectionId SEP topic) */
   readonly nodeIndex = new Map<string, Set<string>>();
   /** nodeId → liveness deadline (ms since epoch) */
@@ -43,6 +61,53 @@ export class MemoryPresenceBackend {
 
   currentVersion(topic: string): number {
     return this.versions.get(topic) ?? this.seq;
+  }
+
+  /** Writes a member (a new one or a rewrite); true when it was not there before. */
+  putMember(topic: string, field: string, meta: string, userId: string | undefined): boolean {
+    let members = this.topics.get(topic);
+    if (members === undefined) {
+      members = new Map();
+      this.topics.set(topic, members);
+    }
+    const user = userId ?? ANONYMOUS;
+    const old = members.get(field);
+    members.set(field, { meta, user });
+    if (old?.user !== user) {
+      if (old !== undefined) this.countUser(topic, old.user, -1);
+      this.countUser(topic, user, 1);
+    }
+    return old === undefined;
+  }
+
+  /** Removes a member; its meta if it was there. */
+  deleteMember(topic: string, field: string): string | undefined {
+    const members = this.topics.get(topic);
+    const old = members?.get(field);
+    if (members === undefined || old === undefined) return undefined;
+    members.delete(field);
+    this.countUser(topic, old.user, -1);
+    return old.meta;
+  }
+
+  /** Distinct users of a topic: each named user once, each anonymous connection once. */
+  distinctUsers(topic: string): number {
+    const users = this.users.get(topic);
+    if (users === undefined) return 0;
+    const anonymous = users.get(ANONYMOUS) ?? 0;
+    return users.size + (anonymous > 0 ? anonymous - 1 : 0);
+  }
+
+  private countUser(topic: string, user: string, delta: 1 | -1): void {
+    let users = this.users.get(topic);
+    if (users === undefined) {
+      users = new Map();
+      this.users.set(topic, users);
+    }
+    const n = (users.get(user) ?? 0) + delta;
+    if (n > 0) users.set(user, n);
+    else users.delete(user);
+    if (users.size === 0) this.users.delete(topic);
   }
 
   /** Bumps and publishes the versions of `changed` topics, like the scripts' `announce`. */
@@ -71,6 +136,7 @@ export class MemoryPresenceBackend {
   /** Forgets everything but the version counter: what a Redis restart without persistence does. */
   clear(): void {
     this.topics.clear();
+    this.users.clear();
     this.nodeIndex.clear();
     this.liveUntil.clear();
     this.lastBeatAt = undefined;
@@ -101,17 +167,13 @@ export class MemoryPresenceStore implements PresenceStore {
     this.nodeTtlMs = options.nodeTtlMs ?? 5000;
   }
 
-  async add(topic: string, connectionId: string, meta: string): Promise<PresenceChange> {
-    let members = this.backend.topics.get(topic);
-    if (members === undefined) {
-      members = new Map();
-      this.backend.topics.set(topic, members);
-    }
-    const field = this.nodeId + SEP + connectionId;
-    const added = !members.has(field);
-    members.set(field, meta);
+  async add(topic: string, connectionId: string, meta: string, userId?: string): Promise<PresenceChange> {
+    const added = this.backend.putMember(topic, this.nodeId + SEP + connectionId, meta, userId);
     this.index().add(connectionId + SEP + topic);
-    if (!added) return { topic, count: members.size, version: this.backend.currentVersion(topic), changed: false };
+    if (!added) {
+      const count = this.backend.topics.get(topic)?.size ?? 0;
+      return { topic, count, version: this.backend.currentVersion(topic), changed: false };
+    }
     const [fresh] = this.backend.announce([topic]);
     return { ...(fresh as TopicCount), changed: true };
   }
@@ -124,7 +186,7 @@ export class MemoryPresenceStore implements PresenceStore {
   async removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]> {
     const removed = topics.map((topic) => {
       this.backend.nodeIndex.get(this.nodeId)?.delete(connectionId + SEP + topic);
-      return this.backend.topics.get(topic)?.delete(this.nodeId + SEP + connectionId) ?? false;
+      return this.backend.deleteMember(topic, this.nodeId + SEP + connectionId) !== undefined;
     });
     const fresh = new Map(this.backend.announce(topics.filter((_, i) => removed[i])).map((c) => [c.topic, c]));
     return topics.map((topic, i) => {
@@ -141,6 +203,10 @@ export class MemoryPresenceStore implements PresenceStore {
     return { topic, count: this.backend.topics.get(topic)?.size ?? 0, version: this.backend.currentVersion(topic) };
   }
 
+  async users(topic: string): Promise<TopicUsers> {
+    return { ...(await this.count(topic)), users: this.backend.distinctUsers(topic) };
+  }
+
   async members(topic: string, limit: number, cursor?: string): Promise<Page<MemberEntry>> {
     const after = this.cursorKey(cursor);
     const fields = [...(this.backend.topics.get(topic)?.keys() ?? [])].sort().filter((f) => after === undefined || f > after);
@@ -149,7 +215,7 @@ export class MemoryPresenceStore implements PresenceStore {
     return {
       items: page.map((field) => {
         const [nodeId, connectionId] = splitOnce(field);
-        return { nodeId, connectionId, meta: members?.get(field) ?? '' };
+        return { nodeId, connectionId, meta: members?.get(field)?.meta ?? '' };
       }),
       nextCursor: fields.length > limit ? encodeCursor({ k: page.at(-1)! }) : null,
     };
@@ -202,23 +268,15 @@ export class MemoryPresenceStore implements PresenceStore {
     for (const entry of this.index()) {
       if (wanted.has(entry)) continue;
       const [connectionId, topic] = splitOnce(entry);
-      const members = this.backend.topics.get(topic);
-      const meta = members?.get(this.nodeId + SEP + connectionId);
-      if (meta !== undefined && members?.delete(this.nodeId + SEP + connectionId)) {
+      const meta = this.backend.deleteMember(topic, this.nodeId + SEP + connectionId);
+      if (meta !== undefined) {
         changed.push(topic);
         swept.push({ connectionId, topic, meta });
       }
       this.index().delete(entry);
     }
     for (const m of memberships) {
-      let members = this.backend.topics.get(m.topic);
-      if (members === undefined) {
-        members = new Map();
-        this.backend.topics.set(m.topic, members);
-      }
-      const field = this.nodeId + SEP + m.connectionId;
-      if (!members.has(field)) changed.push(m.topic);
-      members.set(field, m.meta);
+      if (this.backend.putMember(m.topic, this.nodeId + SEP + m.connectionId, m.meta, m.userId)) changed.push(m.topic);
       this.index().add(m.connectionId + SEP + m.topic);
     }
     this.backend.announce(changed);
@@ -256,13 +314,8 @@ export class MemoryPresenceStore implements PresenceStore {
     for (const nodeId of nodeIds) {
       for (const entry of this.backend.nodeIndex.get(nodeId) ?? []) {
         const [connectionId, topic] = splitOnce(entry);
-        const members = this.backend.topics.get(topic);
-        const field = nodeId + SEP + connectionId;
-        const meta = members?.get(field);
-        if (members !== undefined && meta !== undefined) {
-          members.delete(field);
-          removed.push({ nodeId, connectionId, topic, meta });
-        }
+        const meta = this.backend.deleteMember(topic, nodeId + SEP + connectionId);
+        if (meta !== undefined) removed.push({ nodeId, connectionId, topic, meta });
       }
       this.backend.nodeIndex.delete(nodeId);
       this.backend.liveUntil.delete(nodeId);

@@ -13,8 +13,10 @@
  * a slot with topics that start the same way.
  */
 export interface TopicKeys {
-  /** Hash `<nodeId>\x1f<connectionId>` → `<generation>\x1f<meta>`; `HLEN` is the count. */
+  /** Hash `<nodeId>\x1f<connectionId>` → `<generation>\x1f<user length>\x1f<user><meta>`; `HLEN` is the count. */
   readonly members: string;
+  /** Hash user id → that user's connections in the topic; `''` counts the anonymous ones. Written with `members`. */
+  readonly users: string;
   /** String: the version of the topic's last change. */
   readonly version: string;
   /** Sharded pub/sub channel carrying the topic's count announcements. */
@@ -41,7 +43,7 @@ export function presenceKeys(prefix: string): PresenceKeys {
   return {
     topic(topic) {
       const base = `${prefix}{t:${topic}}:`;
-      return { members: `${base}m`, version: `${base}v`, counts: `${base}counts` };
+      return { members: `${base}m`, users: `${base}u`, version: `${base}v`, counts: `${base}counts` };
     },
     nodeIndex: (nodeId) => `${prefix}{n:${nodeId}}:index`,
     nodes: `${global}nodes`,

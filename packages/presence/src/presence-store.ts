@@ -16,6 +16,16 @@ export interface TopicCount {
   version: number;
 }
 
+/**
+ * A topic's connections and distinct users, read together. A user with
+ * several connections in the topic counts once; every anonymous connection
+ * (no user id) counts as a user of its own, so without authentication
+ * `users` equals `count`.
+ */
+export interface TopicUsers extends TopicCount {
+  users: number;
+}
+
 /** Result of `add`/`remove`: `changed` is false for a no-op (already in, or not in). */
 export interface PresenceChange extends TopicCount {
   changed: boolean;
@@ -27,6 +37,8 @@ export interface Membership {
   connectionId: string;
   /** Opaque data kept with the membership and handed back when it is reaped. */
   meta: string;
+  /** The connection's user (a token's `sub`, never empty); absent for an anonymous connection. */
+  userId?: string;
 }
 
 /** A membership removed because its node died. */
@@ -64,8 +76,11 @@ export type CountListener = (counts: readonly TopicCount[]) => void;
 export interface PresenceStore {
   readonly nodeId: string;
 
-  /** Adds a connection of this node to a topic. Idempotent. */
-  add(topic: string, connectionId: string, meta: string): Promise<PresenceChange>;
+  /**
+   * Adds a connection of this node to a topic. Idempotent. `userId` is the
+   * connection's user (undefined: anonymous); it is counted by `users`.
+   */
+  add(topic: string, connectionId: string, meta: string, userId?: string): Promise<PresenceChange>;
 
   /** Removes a connection of this node from a topic. Idempotent. */
   remove(topic: string, connectionId: string): Promise<PresenceChange>;
@@ -75,6 +90,13 @@ export interface PresenceStore {
 
   /** The topic's cluster-wide count: one O(1) read. */
   count(topic: string): Promise<TopicCount>;
+
+  /**
+   * The topic's cluster-wide count and distinct users, consistent with each
+   * other (one atomic O(1) read). Kept up to date by every path that adds or
+   * removes a member (joins, leaves, restores, reaping, deregister).
+   */
+  users(topic: string): Promise<TopicUsers>;
 
   /**
    * A page of the topic's members: at most `limit`, each member once over a

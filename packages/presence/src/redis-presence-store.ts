@@ -11,12 +11,14 @@ import type {
   ReapResult,
   ReapedMembership,
   TopicCount,
+  TopicUsers,
 } from './presence-store.js';
 import { withPresenceCommands, type PresenceCommands, type RedisCommandClient } from './redis-scripts.js';
 import { parseCountMessage } from './count-message.js';
 import { presenceKeys, type PresenceKeys } from './presence-keys.js';
 import { CountSubscriptions } from './count-subscriptions.js';
 import { InvalidCursorError, decodeCursor, encodeCursor, globEscape } from './listing-cursor.js';
+import { metaOfMemberValue } from './member-value.js';
 
 const SEP = '\u001f';
 
@@ -25,6 +27,8 @@ interface QueuedOperation {
   connectionId: string;
   topic: string;
   meta: string;
+  /** '' for an anonymous connection (and for removes: the script reads the member's user). */
+  user: string;
   resolve(change: PresenceChange): void;
   reject(err: unknown): void;
 }
@@ -128,22 +132,22 @@ export class RedisPresenceStore implements PresenceStore {
     await this.subscriptions.resubscribe();
   }
 
-  add(topic: string, connectionId: string, meta: string): Promise<PresenceChange> {
-    return this.enqueue('a', connectionId, topic, meta);
+  add(topic: string, connectionId: string, meta: string, userId?: string): Promise<PresenceChange> {
+    return this.enqueue('a', connectionId, topic, meta, userId ?? '');
   }
 
   remove(topic: string, connectionId: string): Promise<PresenceChange> {
-    return this.enqueue('r', connectionId, topic, '');
+    return this.enqueue('r', connectionId, topic, '', '');
   }
 
   removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]> {
-    return Promise.all(topics.map((topic) => this.enqueue('r', connectionId, topic, '')));
+    return Promise.all(topics.map((topic) => this.enqueue('r', connectionId, topic, '', '')));
   }
 
-  private enqueue(kind: 'a' | 'r', connectionId: string, topic: string, meta: string): Promise<PresenceChange> {
+  private enqueue(kind: 'a' | 'r', connectionId: string, topic: string, meta: string, user: string): Promise<PresenceChange> {
     this.trackLocal(kind, topic, connectionId);
     return new Promise((resolve, reject) => {
-      this.queued.push({ kind, connectionId, topic, meta, resolve, reject });
+      this.queued.push({ kind, connectionId, topic, meta, user, resolve, reject });
       this.flushScheduled ??= setImmediate(() => this.flush());
     });
   }
@@ -201,8 +205,8 @@ export class RedisPresenceStore implements PresenceStore {
     for (const [topic, ops] of perTopic) {
       const keys = this.keys.topic(topic);
       const argv: string[] = [keys.counts, topic, this.incarnation, this.nodeId, gen];
-      for (const op of ops) argv.push(op.kind, op.connectionId, op.meta);
-      const call = this.subscriptions.gate(topic, () => this.redis.presenceTopicApply(keys.members, keys.version, ...argv));
+      for (const op of ops) argv.push(op.kind, op.connectionId, op.meta, op.user);
+      const call = this.subscriptions.gate(topic, () => this.redis.presenceTopicApply(keys.members, keys.version, keys.users, ...argv));
       topicCalls.push(call);
       // An add resolves once its index entry is written too: a failure of either is the caller's to see (it resyncs).
       Promise.all([call, indexed]).then(
@@ -230,6 +234,15 @@ export class RedisPresenceStore implements PresenceStore {
     return { topic, count, version: Number(version) };
   }
 
+  async users(topic: string): Promise<TopicUsers> {
+    this.flush();
+    const keys = this.keys.topic(topic);
+    const [count, version, users] = await this.subscriptions.gate(topic, () =>
+      this.redis.presenceTopicUsers(keys.members, keys.version, keys.users),
+    );
+    return { topic, count, users, version: Number(version) };
+  }
+
   async members(topic: string, limit: number, cursor?: string): Promise<Page<MemberEntry>> {
     const position = decodeCursor(cursor);
     if (position === undefined) throw new InvalidCursorError();
@@ -245,8 +258,7 @@ export class RedisPresenceStore implements PresenceStore {
         const field = flat[i] as string;
         const value = flat[i + 1] as string;
         const at = field.indexOf(SEP);
-        const sep = value.indexOf(SEP);
-        batch.push({ nodeId: field.slice(0, at), connectionId: field.slice(at + 1), meta: sep === -1 ? '' : value.slice(sep + 1) });
+        batch.push({ nodeId: field.slice(0, at), connectionId: field.slice(at + 1), meta: metaOfMemberValue(value) });
       }
       // The same cursor answers the same set again, but not always in the same order (a hash being
       // resized): sorted, a page's `skip` into the batch names the same entries on the next call.
@@ -357,8 +369,8 @@ export class RedisPresenceStore implements PresenceStore {
       const keys = this.keys.topic(topic);
       for (let start = 0; start < list.length; start += this.restoreChunkSize) {
         const argv: string[] = [keys.counts, topic, this.incarnation, this.nodeId, gen];
-        for (const m of list.slice(start, start + this.restoreChunkSize)) argv.push('a', m.connectionId, m.meta);
-        calls.push(this.subscriptions.gate(topic, () => this.redis.presenceTopicApply(keys.members, keys.version, ...argv)));
+        for (const m of list.slice(start, start + this.restoreChunkSize)) argv.push('a', m.connectionId, m.meta, m.userId ?? '');
+        calls.push(this.subscriptions.gate(topic, () => this.redis.presenceTopicApply(keys.members, keys.version, keys.users, ...argv)));
       }
     }
     await Promise.all(calls);
@@ -447,6 +459,7 @@ export class RedisPresenceStore implements PresenceStore {
           const [count, version, ...flatRemoved] = await this.redis.presenceTopicRemove(
             keys.members,
             keys.version,
+            keys.users,
             keys.counts,
             topic,
             this.incarnation,

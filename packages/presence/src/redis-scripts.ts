@@ -8,9 +8,10 @@ import type { Cluster, Redis } from 'ioredis';
  * since) needs nothing from us.
  */
 const SCRIPTS = {
-  presenceTopicApply: { file: 'topic-apply', keys: 2 },
-  presenceTopicRemove: { file: 'topic-remove', keys: 2 },
+  presenceTopicApply: { file: 'topic-apply', keys: 3 },
+  presenceTopicRemove: { file: 'topic-remove', keys: 3 },
   presenceTopicCount: { file: 'topic-count', keys: 2 },
+  presenceTopicUsers: { file: 'topic-users', keys: 3 },
   presenceIndexApply: { file: 'index-apply', keys: 1 },
   presenceIndexPrune: { file: 'index-prune', keys: 1 },
   presenceHeartbeat: { file: 'heartbeat', keys: 2 },
@@ -30,10 +31,12 @@ export type ScriptArg = string | number;
 /** The presence commands: the keys first (as many as the script declares), then ARGV. See each script for both. */
 export interface PresenceCommands {
   /** → [count, version, changed flags…] */
-  presenceTopicApply(members: string, version: string, ...argv: ScriptArg[]): Promise<[number, string, ...number[]]>;
+  presenceTopicApply(members: string, version: string, users: string, ...argv: ScriptArg[]): Promise<[number, string, ...number[]]>;
   /** → [count, version, removed (connectionId, meta) pairs…] */
-  presenceTopicRemove(members: string, version: string, ...argv: ScriptArg[]): Promise<[number, string, ...string[]]>;
+  presenceTopicRemove(members: string, version: string, users: string, ...argv: ScriptArg[]): Promise<[number, string, ...string[]]>;
   presenceTopicCount(members: string, version: string): Promise<[number, string]>;
+  /** → [count, version, distinct users] */
+  presenceTopicUsers(members: string, version: string, users: string): Promise<[number, string, number]>;
   presenceIndexApply(index: string, ...argv: ScriptArg[]): Promise<number>;
   presenceIndexPrune(index: string, ...argv: ScriptArg[]): Promise<number>;
   presenceHeartbeat(nodes: string, clock: string, ...argv: ScriptArg[]): Promise<number>;

@@ -303,6 +303,145 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       expect([...new Set(glob)]).toEqual(['c\u001fa*b']);
     });
 
+    it('counts distinct users: a user with several connections on several nodes once', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      await a.add('chan', 'c1', '{"n":1}', 'alice');
+      await a.add('chan', 'c2', '{"n":2}', 'alice');
+      await b.add('chan', 'c3', '{"n":3}', 'alice');
+      // A sub may hold any character, the store's separator and non-ASCII ones included.
+      await b.add('chan', 'c4', '{"n":4}', 'b\u001fø\u{1F600}b');
+      const users = await a.users('chan');
+      expect(users).toEqual({ topic: 'chan', count: 4, users: 2, version: (await a.count('chan')).version });
+      expect(await b.users('nobody')).toMatchObject({ topic: 'nobody', count: 0, users: 0 });
+      // Joining again changes nothing; another topic is counted apart.
+      await a.add('chan', 'c1', '{"n":1}', 'alice');
+      await a.add('other', 'c1', '{}', 'alice');
+      expect(await b.users('chan')).toMatchObject({ count: 4, users: 2 });
+      expect(await b.users('other')).toMatchObject({ count: 1, users: 1 });
+      // The user is not part of the meta a listing hands back.
+      const listed = (await a.members('chan', 100)).items.map((m) => [m.connectionId, m.meta]).sort();
+      expect(listed).toEqual([
+        ['c1', '{"n":1}'],
+        ['c2', '{"n":2}'],
+        ['c3', '{"n":3}'],
+        ['c4', '{"n":4}'],
+      ]);
+    });
+
+    it('keeps a user while one of its connections remains, and drops it with the last (leave, removeMany, batched)', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      await a.add('chan', 'c1', '{}', 'alice');
+      await b.add('chan', 'c2', '{}', 'alice');
+      await a.add('chan', 'c3', '{}', 'bob');
+      await a.remove('chan', 'c1');
+      expect(await b.users('chan')).toMatchObject({ count: 2, users: 2 });
+      await b.removeMany('c2', ['chan', 'elsewhere']);
+      expect(await a.users('chan')).toMatchObject({ count: 1, users: 1 });
+      // Joins and leaves made without waiting go out together: the refcount follows them in order.
+      await Promise.all([
+        a.add('chan', 'c4', '{}', 'carol'),
+        a.remove('chan', 'c4'),
+        a.add('chan', 'c4', '{}', 'carol'),
+        a.add('chan', 'c5', '{}', 'carol'),
+        a.remove('chan', 'c3'),
+        a.remove('chan', 'c3'),
+        a.remove('chan', 'nobody'),
+      ]);
+      expect(await b.users('chan')).toMatchObject({ count: 2, users: 1 });
+      await Promise.all([a.remove('chan', 'c4'), a.remove('chan', 'c5')]);
+      expect(await b.users('chan')).toMatchObject({ count: 0, users: 0 });
+    });
+
+    it('counts every anonymous connection as a user of its own', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      await a.add('anon', 'c1', '{}');
+      await a.add('anon', 'c2', '{}');
+      await b.add('anon', 'c3', '{}');
+      // Without authentication, users equals the connection count.
+      expect(await a.users('anon')).toMatchObject({ count: 3, users: 3 });
+      await a.add('anon', 'c4', '{}', 'alice');
+      await b.add('anon', 'c5', '{}', 'alice');
+      expect(await a.users('anon')).toMatchObject({ count: 5, users: 4 });
+      await a.remove('anon', 'c1');
+      await b.remove('anon', 'c3');
+      expect(await b.users('anon')).toMatchObject({ count: 3, users: 2 });
+      await a.remove('anon', 'c2');
+      expect(await b.users('anon')).toMatchObject({ count: 2, users: 1 });
+    });
+
+    it("reaping a dead node removes its connections from the user counts, sparing the users' connections elsewhere", async () => {
+      const fixture = await setup();
+      const dying = await fixture.store('node-dying', { nodeTtlMs: 300 });
+      const survivor = await fixture.store('node-survivor', { nodeTtlMs: 300 });
+      await dying.add('chan', 'c1', '{}', 'alice');
+      await dying.add('chan', 'c2', '{}', 'bob');
+      await dying.add('chan', 'c3', '{}');
+      await dying.add('chan', 'c4', '{}');
+      await survivor.add('chan', 'c9', '{}', 'alice');
+      expect(await survivor.users('chan')).toMatchObject({ count: 5, users: 4 });
+      await vi.waitFor(
+        async () => {
+          expect(await survivor.heartbeat()).toBe('alive');
+          await survivor.reapDeadNodes();
+          expect((await survivor.count('chan')).count).toBe(1);
+        },
+        { timeout: 5000, interval: 50 },
+      );
+      expect(await survivor.users('chan')).toMatchObject({ count: 1, users: 1 });
+    });
+
+    it('restoring (a resync) counts each user once: rewrites, additions and drops', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      await a.add('chan', 'c1', '{}', 'alice');
+      await a.add('chan', 'c2', '{}', 'alice');
+      await a.add('chan', 'c3', '{}');
+      await b.add('chan', 'c9', '{}', 'bob');
+      const snapshot = [
+        { topic: 'chan', connectionId: 'c1', meta: '{}', userId: 'alice' },
+        { topic: 'chan', connectionId: 'c2', meta: '{}', userId: 'alice' },
+        { topic: 'chan', connectionId: 'c3', meta: '{}' },
+      ];
+      // The same snapshot twice (a resync with nothing lost) changes no count.
+      await a.restore(snapshot);
+      await a.restore(snapshot);
+      expect(await b.users('chan')).toMatchObject({ count: 4, users: 3 });
+      // A snapshot that lost c2 and gained c4 (dave) and an anonymous c5.
+      await a.restore([
+        snapshot[0]!,
+        snapshot[2]!,
+        { topic: 'chan', connectionId: 'c4', meta: '{}', userId: 'dave' },
+        { topic: 'chan', connectionId: 'c5', meta: '{}' },
+      ]);
+      expect(await b.users('chan')).toMatchObject({ count: 5, users: 5 });
+      // After the state was wiped, restores bring the users back, once.
+      await fixture.wipe();
+      expect(await a.users('chan')).toMatchObject({ count: 0, users: 0 });
+      await a.restore([snapshot[0]!, snapshot[1]!]);
+      await b.restore([{ topic: 'chan', connectionId: 'c9', meta: '{}', userId: 'bob' }]);
+      await a.restore([snapshot[0]!, snapshot[1]!]);
+      expect(await b.users('chan')).toMatchObject({ count: 3, users: 2 });
+    });
+
+    it("deregister removes this node's connections from the user counts", async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      await a.add('chan', 'c1', '{}', 'alice');
+      await a.add('chan', 'c2', '{}', 'bob');
+      await a.add('chan', 'c3', '{}');
+      await b.add('chan', 'c9', '{}', 'alice');
+      await a.deregister();
+      expect(await b.users('chan')).toMatchObject({ count: 1, users: 1 });
+    });
+
     it('deregister removes only this node', async () => {
       const fixture = await setup();
       const a = await fixture.store('node-a');

@@ -62,7 +62,7 @@ describe('RedisPresenceStore key layout and traffic', () => {
     const slotsPerTopic = new Map<string, Set<number>>();
     for (const topic of topics) {
       const own = keys.filter((key) => key.includes(`{t:${topic}}`));
-      expect(own.sort()).toEqual([`${prefix}{t:${topic}}:m`, `${prefix}{t:${topic}}:v`]);
+      expect(own.sort()).toEqual([`${prefix}{t:${topic}}:m`, `${prefix}{t:${topic}}:u`, `${prefix}{t:${topic}}:v`]);
       slotsPerTopic.set(topic, new Set(own.map((key) => keySlot(key))));
     }
     for (const slots of slotsPerTopic.values()) expect(slots.size).toBe(1);
@@ -70,6 +70,43 @@ describe('RedisPresenceStore key layout and traffic', () => {
     expect(distinct.size).toBeGreaterThan(35);
     expect(keys).toContain(`${prefix}{n:node-a}:index`);
     expect(await admin.hlen(`${prefix}{n:node-a}:index`)).toBe(80);
+  });
+
+  it("keeps a topic's users beside its members at no extra Redis call per join or leave, and drops them with its last member", async () => {
+    const { url, admin } = await privateRedis();
+    const prefix = uniqueKeyPrefix('users');
+    const store = await storeOn(url, 'node-a', prefix);
+    const scriptCalls = async (): Promise<number> => {
+      const info = await admin.info('commandstats');
+      let calls = 0;
+      for (const match of info.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)) calls += Number(match[2]);
+      return calls;
+    };
+    // Loads the scripts (a first EVALSHA answers NOSCRIPT, then EVAL).
+    await store.add('warm', 'w', '{}', 'alice');
+    await store.remove('warm', 'w');
+    const before = await scriptCalls();
+    await store.add('chan', 'c1', '{}', 'alice');
+    await store.add('chan', 'c2', '{}');
+    const afterJoins = await scriptCalls();
+    await store.remove('chan', 'c1');
+    await store.remove('chan', 'c2');
+    // A join: its index entry, then the topic's one script; a leave: the topic's script, then the index.
+    expect(afterJoins - before).toBe(4);
+    expect((await scriptCalls()) - afterJoins).toBe(4);
+    await store.add('chan', 'c1', '{}', 'alice');
+    await store.add('chan', 'c2', '{}', 'alice');
+    await store.add('chan', 'c3', '{}');
+    const users = `${prefix}{t:chan}:u`;
+    expect(keySlot(users)).toBe(keySlot(`${prefix}{t:chan}:m`));
+    expect(await admin.hgetall(users)).toEqual({ alice: '2', '': '1' });
+    expect(await admin.pttl(users)).toBe(-1);
+    await store.removeMany('c1', ['chan']);
+    await store.removeMany('c2', ['chan']);
+    await store.removeMany('c3', ['chan']);
+    // As the members hash, nothing is left of the users once the topic is empty; only its version lingers, with a TTL.
+    expect((await keysUnder(admin, `${prefix}{t:chan}`)).sort()).toEqual([`${prefix}{t:chan}:v`]);
+    expect(await admin.pttl(`${prefix}{t:chan}:v`)).toBeGreaterThan(0);
   });
 
   it('subscribes a count channel only while the node has members in the topic, and hears nothing of other topics', async () => {

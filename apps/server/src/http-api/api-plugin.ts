@@ -28,7 +28,7 @@ import {
   type PublishBody as PublishBodyType,
 } from './api-schemas.js';
 import { parseBatchItem } from './batch-item.js';
-import { InvalidCursorError, type MemberEntry, type Page } from '@realtime/presence';
+import { InvalidCursorError, type MemberEntry, type Page, type TopicUsers } from '@realtime/presence';
 import { decodeIdentity } from '../envelopes.js';
 import { CHANNEL_TOPIC_PREFIX, parseTopic } from '../topics.js';
 import type { ApiRateLimiter } from './api-rate-limit.js';
@@ -38,8 +38,8 @@ export interface ApiOptions {
   maxBodyBytes: number;
   limits: ValidationLimits;
   publish(keyName: string, item: PublishItem): Promise<PublishResult>;
-  /** A topic's cluster-wide count; undefined when the store could not answer. */
-  count(topic: string): Promise<number | undefined>;
+  /** A topic's cluster-wide connections and distinct users; undefined when the store could not answer. */
+  users(topic: string): Promise<TopicUsers | undefined>;
   /** The store's listings (they throw when the store cannot answer, InvalidCursorError for a foreign cursor). */
   members(topic: string, limit: number, cursor?: string): Promise<Page<MemberEntry>>;
   topics(prefix: string, limit: number, cursor?: string): Promise<Page<{ topic: string; count: number }>>;
@@ -187,9 +187,9 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
       );
 
       const count = async (reply: FastifyReply, topic: string): Promise<unknown> => {
-        const onlineUsers = await options.count(topic);
-        if (onlineUsers === undefined) return sendApiError(reply, ErrorCode.UNAVAILABLE, 'Redis is unreachable: retry later');
-        return { onlineUsers };
+        const counted = await options.users(topic);
+        if (counted === undefined) return sendApiError(reply, ErrorCode.UNAVAILABLE, 'Redis is unreachable: retry later');
+        return { onlineUsers: counted.count, users: counted.users };
       };
       const idProblem = (channel: string, roomId?: string): string | undefined =>
         checkChannelId('channel', channel, options.limits.maxIdLength) ??
@@ -199,7 +199,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
         '/v1/channels/:channel',
         {
           schema: {
-            summary: "A channel's online count",
+            summary: "A channel's online connections and distinct users",
             security,
             params: ChannelParams,
             response: { 200: CountResponse, ...errorResponses('INVALID_PAYLOAD', 'NOT_FOUND', 'UNAVAILABLE') },
@@ -216,7 +216,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
         '/v1/channels/:channel/rooms/:roomId',
         {
           schema: {
-            summary: "A room's online count",
+            summary: "A room's online connections and distinct users",
             security,
             params: RoomParams,
             response: { 200: CountResponse, ...errorResponses('INVALID_PAYLOAD', 'NOT_FOUND', 'UNAVAILABLE') },

@@ -57,7 +57,11 @@ export const BatchResults = Type.Object({
 });
 
 export const CountResponse = Type.Object({
-  onlineUsers: Type.Integer({ minimum: 0, description: 'cluster-wide: what members are told once it settles' }),
+  onlineUsers: Type.Integer({ minimum: 0, description: 'connections, cluster-wide: what members are told once it settles' }),
+  users: Type.Integer({
+    minimum: 0,
+    description: 'distinct users, cluster-wide: a user (token sub) with several connections counts once, each anonymous connection once',
+  }),
 });
 
 export const PageQuery = Type.Object(
