@@ -183,6 +183,12 @@ export interface AuthConfig {
   channelsClaim: string;
   /** AUTH_DEFAULT_CHANNELS: grants for tokens without the claim and anonymous connections. Default `{"*": ["join", "publish"]}`. */
   defaultChannels: ChannelGrants;
+  /**
+   * AUTH_MAX_TOKEN_LIFETIME_S: the longest a token lives (`exp` − `iat`).
+   * A revocation is kept this long after its time, so a longer-lived token
+   * could outlive its revocation. Default 86 400 (one day).
+   */
+  maxTokenLifetimeS: number;
 }
 
 /** One HTTP API key: `name` is logged and counted, `secret` never. */
@@ -408,6 +414,7 @@ function parseAuth(env: Env): AuthConfig {
     nameClaim: env.AUTH_NAME_CLAIM?.trim() || 'name',
     channelsClaim: env.AUTH_CHANNELS_CLAIM?.trim() || 'channels',
     defaultChannels,
+    maxTokenLifetimeS: integer(env, 'AUTH_MAX_TOKEN_LIFETIME_S', 86_400, 60, 366 * 86_400),
   };
 }
 

@@ -29,6 +29,11 @@ import { apiPublisher, type PublishItem, type PublishResult } from './http-api/a
 import { memoryIdempotency, redisIdempotency } from './http-api/idempotency.js';
 import { memoryApiRateLimiter, redisApiRateLimiter } from './http-api/api-rate-limit.js';
 import type { RealtimeServer } from './socket-types.js';
+import { LocalRevocations, memoryRevocationList, type RevocationList } from './auth/revocation-list.js';
+import { redisRevocationList } from './auth/redis-revocation-list.js';
+import { connectionRevoker, type ConnectionRevoker } from './connection-revoker.js';
+import { UserConnections } from './user-connections.js';
+import { throttledLog } from './throttled-log.js';
 
 /** The window of HANDSHAKE_RATE_PER_IP. */
 const HANDSHAKE_WINDOW_MS = 10_000;
@@ -93,6 +98,26 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   } else {
     store = new MemoryPresenceStore({ nodeId: config.nodeId, nodeTtlMs: config.nodeTtlMs });
   }
+
+  const localRevocations = new LocalRevocations(config.auth.maxTokenLifetimeS);
+  const revocationReadFailed = throttledLog<string>((reason, failures) =>
+    logger.warn(
+      { event: 'revocation-read-failed', reason, failures },
+      `could not read token revocations from Redis (${reason}): handshakes use what this node remembers (${failures} since the last warning)`,
+    ),
+  );
+  const revocations: RevocationList =
+    redis === undefined
+      ? memoryRevocationList(localRevocations)
+      : redisRevocationList({
+          redis: redis.commands,
+          keyPrefix: config.redisKeyPrefix,
+          local: localRevocations,
+          onReadFailure: (reason) => {
+            metrics.revocationReadFailures.inc();
+            revocationReadFailed(reason);
+          },
+        });
 
   const app = Fastify({
     // Ids of up to 256 code points, URL-encoded (up to 12 characters each), fit in a path parameter.
@@ -175,6 +200,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
   let publishRef: ((keyName: string, item: PublishItem) => Promise<PublishResult>) | undefined = undefined;
+  let revokerRef: ConnectionRevoker | undefined = undefined;
   await registerApi(app, {
     keys: config.apiKeys,
     maxBodyBytes: config.apiMaxBodyBytes,
@@ -184,13 +210,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     count: (topic) => presenceRef!.count(topic),
     members: (topic, limit, cursor) => store.members(topic, limit, cursor),
     topics: (prefix, limit, cursor) => store.topics(prefix, limit, cursor),
-    disconnect: async (clientId) => {
-      // Every node answers (through the adapter) with its sockets in that room: a socket id is its own room.
-      const found = await app.io.in(clientId).fetchSockets();
-      if (found.length === 0) return false;
-      app.io.in(clientId).disconnectSockets(true);
-      return true;
-    },
+    disconnect: async (clientId) => (await revokerRef!.revokeConnection(clientId)) > 0,
+    disconnectUser: (userId, issuedBeforeS) => revokerRef!.revokeUser(userId, issuedBeforeS),
     rateLimit:
       redis === undefined
         ? memoryApiRateLimiter(config.apiRateLimitPerSecond)
@@ -252,7 +273,16 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     redis !== undefined && config.adapterMode === 'sharded'
       ? roomSubscriptions(io, redis.subscriber, adapterChannelPrefix(config))
       : ALWAYS_SUBSCRIBED;
-  registerSocketHandlers({ io, presence, rooms, config, metrics, logger, authorizer: createAuthorizer(config.auth, logger) });
+  registerSocketHandlers({ io, presence, rooms, config, metrics, logger, authorizer: createAuthorizer(config.auth, logger, revocations) });
+  revokerRef = connectionRevoker({
+    io,
+    users: UserConnections.track(io),
+    revocations,
+    metrics,
+    logger,
+    clustered: redis !== undefined,
+    brokerAvailable: () => redis === undefined || redis.publisher.status === 'ready',
+  });
   const stopWatchingSlowConsumers = watchSlowConsumers(io, metrics, config.maxBufferedBytes);
   publishRef = apiPublisher({
     io,

@@ -61,6 +61,7 @@ export const KNOWN_SETTINGS = [
   'AUTH_NAME_CLAIM',
   'AUTH_CHANNELS_CLAIM',
   'AUTH_DEFAULT_CHANNELS',
+  'AUTH_MAX_TOKEN_LIFETIME_S',
 ] as const;
 
 /** Prefixes that are ours: anything under them is expected to be a known setting. */

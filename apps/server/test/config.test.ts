@@ -18,6 +18,7 @@ const AUTH_OFF: AuthConfig = {
   nameClaim: 'name',
   channelsClaim: 'channels',
   defaultChannels: parseChannelGrants({ '*': ['join', 'publish'] }) as ChannelGrants,
+  maxTokenLifetimeS: 86_400,
 };
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test when it throws none, or something else). */
@@ -570,6 +571,15 @@ describe('AUTH_*: connection authentication', () => {
     );
     expect(() => loadConfig({ AUTH_JWKS_URL: 'file:///etc/passwd' })).toThrow(/http\(s\) URL/);
     expect(() => loadConfig({ AUTH_JWKS_URL: 'not a url' })).toThrow(/http\(s\) URL/);
+  });
+
+  it('AUTH_MAX_TOKEN_LIFETIME_S is one day by default, 60 s to 366 days, an integer', () => {
+    expect(loadConfig({}).auth.maxTokenLifetimeS).toBe(86_400);
+    expect(loadConfig({ AUTH_MAX_TOKEN_LIFETIME_S: '3600' }).auth.maxTokenLifetimeS).toBe(3600);
+    expect(loadConfig({ AUTH_MAX_TOKEN_LIFETIME_S: '60' }).auth.maxTokenLifetimeS).toBe(60);
+    for (const bad of ['59', '31622401', '1.5', '1h', '-1']) {
+      expect(configError({ AUTH_MAX_TOKEN_LIFETIME_S: bad }).message).toContain('AUTH_MAX_TOKEN_LIFETIME_S');
+    }
   });
 
   it('refuses an AUTH_DEFAULT_CHANNELS that is not JSON grants', () => {

@@ -82,6 +82,7 @@ async function openApiDocument(): Promise<OpenApiDocument> {
     members: unused,
     topics: unused,
     disconnect: unused,
+    disconnectUser: unused,
     rateLimit: { take: unused },
     metrics: createMetrics(),
   });
@@ -443,6 +444,7 @@ describe('HTTP API documentation and switches', () => {
       '/api/v1/channels/{channel}/rooms/{roomId}/messages',
       '/api/v1/connections/{clientId}',
       '/api/v1/publish',
+      '/api/v1/users/{userId}/disconnect',
     ]);
     for (const methods of Object.values(doc.paths)) {
       for (const operation of Object.values(methods)) {

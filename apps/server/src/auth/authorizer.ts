@@ -8,6 +8,8 @@ export interface Principal {
   readonly userName: string | undefined;
   /** What this connection may do per channel (the token's claim, or AUTH_DEFAULT_CHANNELS). */
   readonly grants: ChannelGrants;
+  /** The token's `iat` (unix seconds); undefined without a token or without the claim. */
+  readonly issuedAt: number | undefined;
 }
 
 /** The codes a handshake can be refused with (ERROR_REGISTRY entries). */
@@ -28,6 +30,6 @@ export interface Authorizer {
 
 /** AUTH_MODE=off: every connection is anonymous with the default grants, whatever it sends. */
 export function allowAll(defaultGrants: ChannelGrants): Authorizer {
-  const anonymous: Authentication = { ok: true, principal: { userId: undefined, userName: undefined, grants: defaultGrants } };
+  const anonymous: Authentication = { ok: true, principal: { userId: undefined, userName: undefined, grants: defaultGrants, issuedAt: undefined } };
   return { authenticate: () => Promise.resolve(anonymous) };
 }

@@ -12,7 +12,7 @@ export interface JwtAuthorizerOptions {
 }
 
 /** Longest `sub` and name taken: longer ones are refused (sub) or dropped (name), as ids are capped in envelopes. */
-const MAX_IDENTITY_LENGTH = 256;
+export const MAX_IDENTITY_LENGTH = 256;
 
 /**
  * AUTH_MODE=optional|required. Guarantees: no token is anonymous in
@@ -25,7 +25,7 @@ const MAX_IDENTITY_LENGTH = 256;
 export function jwtAuthorizer(options: JwtAuthorizerOptions): Authorizer {
   const anonymous: Authentication = {
     ok: true,
-    principal: { userId: undefined, userName: undefined, grants: options.defaultChannels },
+    principal: { userId: undefined, userName: undefined, grants: options.defaultChannels, issuedAt: undefined },
   };
   const principalOf = (payload: JWTPayload): Principal | string => {
     const sub = payload.sub;
@@ -42,6 +42,8 @@ export function jwtAuthorizer(options: JwtAuthorizerOptions): Authorizer {
       userId: sub,
       userName: typeof name === 'string' && name.length <= MAX_IDENTITY_LENGTH ? name : undefined,
       grants,
+      // jose has checked that an `iat` present is a number.
+      issuedAt: typeof payload.iat === 'number' ? payload.iat : undefined,
     };
   };
   return {
