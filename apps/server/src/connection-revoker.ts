@@ -79,6 +79,16 @@ export function connectionRevoker(options: RevokerOptions): ConnectionRevoker {
     return socket === undefined ? 0 : closeAll([socket], CONNECTION_REVOKED);
   };
 
+  // A handshake checked just before a revocation reached this node becomes a
+  // connection after it, too late for the broadcast's close: checked again here,
+  // against what this node now remembers (no Redis read), so the broadcast
+  // and the handshake cannot pass each other.
+  io.on('connection', (socket) => {
+    const { userId, issuedAt } = socket.data.principal;
+    if (userId === undefined) return;
+    const revokedBefore = revocations.remembered(userId);
+    if (revokedBefore !== undefined && (issuedAt === undefined || issuedAt < revokedBefore)) closeAll([socket], USER_REVOKED);
+  });
   io.on(REVOKE_USER_EVENT, (request: unknown, ack: unknown) => {
     const { userId, issuedBeforeS } = (request ?? {}) as { userId?: unknown; issuedBeforeS?: unknown };
     if (typeof userId !== 'string') return;

@@ -77,5 +77,6 @@ export function redisRevocationList(options: {
       await withinTimeout(client.revokeTokensBefore(revocationKey(keyPrefix, userId), issuedBeforeS, Math.ceil(keepMs)), writeTimeoutMs);
     },
     remember: (userId, issuedBeforeS) => local.remember(userId, issuedBeforeS),
+    remembered: (userId) => local.get(userId),
   };
 }

@@ -19,6 +19,8 @@ export interface RevocationList {
   revoke(userId: string, issuedBeforeS: number): Promise<void>;
   /** Remembers, on this node only, a revocation another node recorded (a fallback for when the store cannot be read). */
   remember(userId: string, issuedBeforeS: number): void;
+  /** What this node remembers for `userId`, synchronously: no store is read. */
+  remembered(userId: string): number | undefined;
 }
 
 /** Users remembered by one node; past this, expired entries are dropped, then the oldest. */
@@ -81,5 +83,6 @@ export function memoryRevocationList(local: LocalRevocations): RevocationList {
     revokedBefore: (userId) => Promise.resolve(local.get(userId)),
     revoke: (userId, issuedBeforeS) => Promise.resolve(local.remember(userId, issuedBeforeS)),
     remember: (userId, issuedBeforeS) => local.remember(userId, issuedBeforeS),
+    remembered: (userId) => local.get(userId),
   };
 }
