@@ -301,3 +301,25 @@ describe('while Redis cannot be read', () => {
     expect((await refusal(node, await tokenFor('judy'))).message).toBe('REVOKED');
   });
 });
+
+describe.each(['classic', 'sharded'] as const)('a node that does not answer (%s adapter)', (adapter) => {
+  it('does not hang the call: the answer counts the nodes that answered, and the silent node closes its own once it reads the request', async () => {
+    const env = { ...AUTH_ENV, ADAPTER_MODE: adapter, REDIS_KEY_PREFIX: uniqueKeyPrefix('revoke'), ...(await redisEnv('standalone')) };
+    const [answering, silent] = await startCluster(2, { env });
+    const here = await connectAs(answering!, 'kim');
+    const there = await connectAs(silent!, 'kim');
+    // Stopped, its Redis connections stay open: it is still counted as a node, and never answers.
+    silent!.signal('SIGSTOP');
+    registerTeardown(() => silent!.signal('SIGCONT'));
+    const requestedAtMs = performance.now();
+    const answer = await disconnectUser(answering!, 'kim');
+    const tookMs = performance.now() - requestedAtMs;
+    expect(answer).toEqual({ status: 200, body: { ok: true, disconnected: 1 } });
+    expect(tookMs).toBeLessThan(7000);
+    await expectTerminalRevoked(here, requestedAtMs);
+    await vi.waitFor(() => expect(answering!.logs.some((l) => l.event === 'revocation-incomplete' && l.level === 40)).toBe(true));
+    silent!.signal('SIGCONT');
+    expect((await there.closed).event.code).toBe(ErrorCode.REVOKED);
+    expect(await there.reason).toBe('io server disconnect');
+  });
+});
