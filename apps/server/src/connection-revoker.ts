@@ -149,8 +149,8 @@ export function connectionRevoker(options: RevokerOptions): ConnectionRevoker {
         try {
           await revocations.revoke(userId, issuedBeforeS);
         } catch (err) {
+          // Answered 503 (counted in realtime_api_requests_total): the caller retries.
           stored = false;
-          metrics.redisErrors.inc({ connection: 'commands' });
           logger.warn({ err, event: 'revocation-not-stored', userId }, 'the revocation could not be stored in Redis: only the nodes remember it');
         }
       }

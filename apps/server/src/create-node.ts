@@ -29,11 +29,9 @@ import { apiPublisher, type PublishItem, type PublishResult } from './http-api/a
 import { memoryIdempotency, redisIdempotency } from './http-api/idempotency.js';
 import { memoryApiRateLimiter, redisApiRateLimiter } from './http-api/api-rate-limit.js';
 import type { RealtimeServer } from './socket-types.js';
-import { LocalRevocations, memoryRevocationList, type RevocationList } from './auth/revocation-list.js';
-import { redisRevocationList } from './auth/redis-revocation-list.js';
+import { createRevocationList } from './auth/create-revocation-list.js';
 import { connectionRevoker, type ConnectionRevoker } from './connection-revoker.js';
 import { UserConnections } from './user-connections.js';
-import { throttledLog } from './throttled-log.js';
 
 /** The window of HANDSHAKE_RATE_PER_IP. */
 const HANDSHAKE_WINDOW_MS = 10_000;
@@ -99,25 +97,13 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     store = new MemoryPresenceStore({ nodeId: config.nodeId, nodeTtlMs: config.nodeTtlMs });
   }
 
-  const localRevocations = new LocalRevocations(config.auth.maxTokenLifetimeS);
-  const revocationReadFailed = throttledLog<string>((reason, failures) =>
-    logger.warn(
-      { event: 'revocation-read-failed', reason, failures },
-      `could not read token revocations from Redis (${reason}): handshakes use what this node remembers (${failures} since the last warning)`,
-    ),
-  );
-  const revocations: RevocationList =
-    redis === undefined
-      ? memoryRevocationList(localRevocations)
-      : redisRevocationList({
-          redis: redis.commands,
-          keyPrefix: config.redisKeyPrefix,
-          local: localRevocations,
-          onReadFailure: (reason) => {
-            metrics.revocationReadFailures.inc();
-            revocationReadFailed(reason);
-          },
-        });
+  const revocations = createRevocationList({
+    redis: redis?.commands,
+    keyPrefix: config.redisKeyPrefix,
+    maxTokenLifetimeS: config.auth.maxTokenLifetimeS,
+    metrics,
+    logger,
+  });
 
   const app = Fastify({
     // Ids of up to 256 code points, URL-encoded (up to 12 characters each), fit in a path parameter.
