@@ -203,6 +203,12 @@ export interface AuthConfig {
    * Default 10 000.
    */
   expiryGraceMs: number;
+  /**
+   * AUTH_MAX_TOKEN_LIFETIME_S: the longest a token lives (`exp` − `iat`).
+   * A revocation is kept this long after its time, so a longer-lived token
+   * could outlive its revocation. Default 86 400 (one day).
+   */
+  maxTokenLifetimeS: number;
 }
 
 /** One HTTP API key: `name` is logged and counted, `secret` never. */
@@ -430,6 +436,7 @@ function parseAuth(env: Env): AuthConfig {
     defaultChannels,
     refreshWarningMs: integer(env, 'AUTH_REFRESH_WARNING_MS', 60_000, 0, MAX_TIMER_MS),
     expiryGraceMs: integer(env, 'AUTH_EXPIRY_GRACE_MS', 10_000, 0, MAX_TIMER_MS),
+    maxTokenLifetimeS: integer(env, 'AUTH_MAX_TOKEN_LIFETIME_S', 86_400, 60, 366 * 86_400),
   };
 }
 

@@ -32,6 +32,9 @@ import { apiPublisher, type PublishItem, type PublishResult } from './http-api/a
 import { memoryIdempotency, redisIdempotency } from './http-api/idempotency.js';
 import { memoryApiRateLimiter, redisApiRateLimiter } from './http-api/api-rate-limit.js';
 import type { RealtimeServer } from './socket-types.js';
+import { createRevocationList } from './auth/create-revocation-list.js';
+import { connectionRevoker, type ConnectionRevoker } from './connection-revoker.js';
+import { UserConnections } from './user-connections.js';
 
 /** The window of HANDSHAKE_RATE_PER_IP. */
 const HANDSHAKE_WINDOW_MS = 10_000;
@@ -142,6 +145,14 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     store = new MemoryPresenceStore({ nodeId: config.nodeId, nodeTtlMs: config.nodeTtlMs });
   }
 
+  const revocations = createRevocationList({
+    redis: redis?.commands,
+    keyPrefix: config.redisKeyPrefix,
+    maxTokenLifetimeS: config.auth.maxTokenLifetimeS,
+    metrics,
+    logger,
+  });
+
   const app = Fastify({
     // Ids of up to 256 code points, URL-encoded (up to 12 characters each), fit in a path parameter.
     routerOptions: { maxParamLength: 4096 },
@@ -223,6 +234,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
   let publishRef: ((keyName: string, item: PublishItem) => Promise<PublishResult>) | undefined = undefined;
+  let revokerRef: ConnectionRevoker | undefined = undefined;
   await registerApi(app, {
     keys: config.apiKeys,
     maxBodyBytes: config.apiMaxBodyBytes,
@@ -232,13 +244,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     users: (topic) => presenceRef!.users(topic),
     members: (topic, limit, cursor) => store.members(topic, limit, cursor),
     topics: (prefix, limit, cursor) => store.topics(prefix, limit, cursor),
-    disconnect: async (clientId) => {
-      // Every node answers (through the adapter) with its sockets in that room: a socket id is its own room.
-      const found = await app.io.in(clientId).fetchSockets();
-      if (found.length === 0) return false;
-      app.io.in(clientId).disconnectSockets(true);
-      return true;
-    },
+    disconnect: async (clientId) => (await revokerRef!.revokeConnection(clientId)) > 0,
+    disconnectUser: (userId, issuedBeforeS) => revokerRef!.revokeUser(userId, issuedBeforeS),
     rateLimit:
       redis === undefined
         ? memoryApiRateLimiter(config.apiRateLimitPerSecond)
@@ -309,8 +316,17 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     config,
     metrics,
     logger,
-    authorizer: createAuthorizer(config.auth, logger),
+    authorizer: createAuthorizer(config.auth, logger, revocations),
     connectionSlots,
+  });
+  revokerRef = connectionRevoker({
+    io,
+    users: UserConnections.track(io),
+    revocations,
+    metrics,
+    logger,
+    clustered: redis !== undefined,
+    brokerAvailable: () => redis === undefined || redis.publisher.status === 'ready',
   });
   const stopWatchingSlowConsumers = watchSlowConsumers(io, metrics, config.maxBufferedBytes);
   publishRef = apiPublisher({

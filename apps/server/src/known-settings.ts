@@ -64,6 +64,7 @@ export const KNOWN_SETTINGS = [
   'AUTH_DEFAULT_CHANNELS',
   'AUTH_REFRESH_WARNING_MS',
   'AUTH_EXPIRY_GRACE_MS',
+  'AUTH_MAX_TOKEN_LIFETIME_S',
 ] as const;
 
 /** Prefixes that are ours: anything under them is expected to be a known setting. */

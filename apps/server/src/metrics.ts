@@ -167,6 +167,11 @@ export function createMetrics() {
       help: 'Connections on this node with a token expiry scheduled (one timer each; zero once they are all gone)',
       registers: [registry],
     }),
+    revocationReadFailures: new Counter({
+      name: 'realtime_revocation_read_failures_total',
+      help: 'Token revocation checks that could not read Redis and used what this node remembers (failing open)',
+      registers: [registry],
+    }),
     engineSessionsOpened: new Counter({
       name: 'realtime_engine_sessions_opened_total',
       help: 'Engine.IO sessions opened (handshakes without a session id that were accepted)',

@@ -20,6 +20,7 @@ const AUTH_OFF: AuthConfig = {
   defaultChannels: parseChannelGrants({ '*': ['join', 'publish'] }) as ChannelGrants,
   refreshWarningMs: 60_000,
   expiryGraceMs: 10_000,
+  maxTokenLifetimeS: 86_400,
 };
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test when it throws none, or something else). */
@@ -585,6 +586,15 @@ describe('AUTH_*: connection authentication', () => {
     });
     for (const name of ['AUTH_REFRESH_WARNING_MS', 'AUTH_EXPIRY_GRACE_MS']) {
       for (const bad of ['-1', '1.5', '2147483648', 'soon']) expect(configError({ [name]: bad }).message).toMatch(new RegExp(`^${name}`));
+    }
+  });
+
+  it('AUTH_MAX_TOKEN_LIFETIME_S is one day by default, 60 s to 366 days, an integer', () => {
+    expect(loadConfig({}).auth.maxTokenLifetimeS).toBe(86_400);
+    expect(loadConfig({ AUTH_MAX_TOKEN_LIFETIME_S: '3600' }).auth.maxTokenLifetimeS).toBe(3600);
+    expect(loadConfig({ AUTH_MAX_TOKEN_LIFETIME_S: '60' }).auth.maxTokenLifetimeS).toBe(60);
+    for (const bad of ['59', '31622401', '1.5', '1h', '-1']) {
+      expect(configError({ AUTH_MAX_TOKEN_LIFETIME_S: bad }).message).toContain('AUTH_MAX_TOKEN_LIFETIME_S');
     }
   });
 

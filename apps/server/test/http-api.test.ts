@@ -83,6 +83,7 @@ async function openApiDocument(): Promise<OpenApiDocument> {
     members: unused,
     topics: unused,
     disconnect: unused,
+    disconnectUser: unused,
     rateLimit: { take: unused },
     metrics: createMetrics(),
   });
@@ -300,17 +301,31 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
     expect(Object.fromEntries(found)).toEqual({ 'list-a': 1, 'list-b': 2, 'list-c': 1 });
   });
 
-  it('closes a connection on whichever node holds it; the client is told by the server and does not reconnect', async () => {
-    const victim = await connectClient(nodes[2]!.url);
+  it('closes a connection on whichever node holds it; the client is told REVOKED by the server and does not reconnect', async () => {
+    const victim = await connectClient(nodes[2]!.url, { reconnection: true });
+    const told = nextEvent<{ code: string; retry: boolean }>(victim, 'server-close');
     const reason = new Promise<string>((resolve) => victim.once('disconnect', resolve));
     const answer = await call(nodes[0]!.url, 'DELETE', '/api/v1/connections/{clientId}', `/api/v1/connections/${victim.id!}`);
     expect(answer).toMatchObject({ status: 200, body: { ok: true } });
+    expect(await told).toMatchObject({ code: 'REVOKED', retry: false });
     expect(await reason).toBe('io server disconnect');
     expect(victim.active).toBe(false);
     const gone = await call(nodes[0]!.url, 'DELETE', '/api/v1/connections/{clientId}', `/api/v1/connections/${victim.id ?? 'gone'}x`);
     expect(gone).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
     const topicName = await call(nodes[0]!.url, 'DELETE', '/api/v1/connections/{clientId}', `/api/v1/connections/${encodeURIComponent('c\u001flisted')}`);
     expect(topicName).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });
+  });
+
+  it('answers a user disconnect from any node in the shapes the document declares (with AUTH_MODE=off no connection has a user)', async () => {
+    const bystander = await connectClient(nodes[1]!.url);
+    const route = '/api/v1/users/{userId}/disconnect';
+    expect(await call(nodes[0]!.url, 'POST', route, '/api/v1/users/u-1/disconnect')).toMatchObject({ status: 200, body: { ok: true, disconnected: 0 } });
+    const revoked = await call(nodes[2]!.url, 'POST', route, '/api/v1/users/u-1/disconnect', { revokeTokensIssuedBefore: Math.floor(Date.now() / 1000) });
+    expect(revoked).toMatchObject({ status: 200, body: { ok: true, disconnected: 0 } });
+    const bad = await call(nodes[0]!.url, 'POST', route, '/api/v1/users/u-1/disconnect', { revokeTokensIssuedBefore: 'now' });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });
+    expect((await call(nodes[0]!.url, 'POST', route, '/api/v1/users/u-1/disconnect', {}, null)).status).toBe(401);
+    expect(bystander.connected).toBe(true);
   });
 
   it('names the key that made each call in its logs and metric, never a secret', async () => {
@@ -508,6 +523,7 @@ describe('HTTP API documentation and switches', () => {
       '/api/v1/channels/{channel}/rooms/{roomId}/messages',
       '/api/v1/connections/{clientId}',
       '/api/v1/publish',
+      '/api/v1/users/{userId}/disconnect',
     ]);
     for (const methods of Object.values(doc.paths)) {
       for (const operation of Object.values(methods)) {

@@ -12,7 +12,7 @@ export interface JwtAuthorizerOptions {
 }
 
 /** Longest `sub` and name taken: longer ones are refused (sub) or dropped (name), as ids are capped in envelopes. */
-const MAX_IDENTITY_LENGTH = 256;
+export const MAX_IDENTITY_LENGTH = 256;
 
 /** A NumericDate claim (jose has checked its type when present): unix seconds, or undefined. */
 function numericDate(value: unknown): number | undefined {

@@ -26,7 +26,13 @@ import {
   RoomParams,
   type BatchBody as BatchBodyType,
   type PublishBody as PublishBodyType,
+  UserDisconnectBody,
+  UserDisconnectOk,
+  UserParams,
+  type UserDisconnectBody as UserDisconnectBodyType,
 } from './api-schemas.js';
+import { MAX_IDENTITY_LENGTH } from '../auth/jwt-authorizer.js';
+import type { UserRevocation } from '../connection-revoker.js';
 import { parseBatchItem } from './batch-item.js';
 import { InvalidCursorError, type MemberEntry, type Page, type TopicUsers } from '@realtime/presence';
 import { decodeIdentity } from '../envelopes.js';
@@ -43,8 +49,10 @@ export interface ApiOptions {
   /** The store's listings (they throw when the store cannot answer, InvalidCursorError for a foreign cursor). */
   members(topic: string, limit: number, cursor?: string): Promise<Page<MemberEntry>>;
   topics(prefix: string, limit: number, cursor?: string): Promise<Page<{ topic: string; count: number }>>;
-  /** Closes a connection wherever it is; false when no node has it; throws when the cluster cannot be asked. */
+  /** Closes a connection wherever it is, with REVOKED; false when no node has it; throws when the cluster cannot be asked. */
   disconnect(clientId: string): Promise<boolean>;
+  /** Closes every connection of a user on every node with REVOKED, first revoking its tokens issued before `issuedBeforeS` when given. */
+  disconnectUser(userId: string, issuedBeforeS: number | undefined): Promise<UserRevocation>;
   rateLimit: ApiRateLimiter;
   metrics: Metrics;
 }
@@ -57,6 +65,10 @@ declare module 'fastify' {
 }
 
 const OPENAPI_PATH = '/api/v1/openapi.json';
+/** The user-disconnect route as the OpenAPI document names it. */
+const USER_DISCONNECT_PATH = '/api/v1/users/{userId}/disconnect';
+/** How far ahead of this server's clock revokeTokensIssuedBefore may be: backend clock skew, not a lock-out into the future. */
+const MAX_REVOCATION_AHEAD_S = 300;
 const security = [{ bearer: [] }];
 
 /**
@@ -80,6 +92,14 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
         description: 'Publish to channels and rooms and read presence from a backend. Keys: API_KEYS (README).',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    // @fastify/swagger marks every declared body required; this route's may be left out.
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      const paths = document.openapiObject.paths as Record<string, { post?: { requestBody?: { required?: boolean } } } | undefined> | undefined;
+      const body = paths?.[USER_DISCONNECT_PATH]?.post?.requestBody;
+      if (body !== undefined) body.required = false;
+      return document.openapiObject;
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
@@ -321,7 +341,8 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
         {
           schema: {
             summary: 'Close a connection, on whichever node it is',
-            description: 'The client sees a server-side disconnect ("io server disconnect") and does not reconnect by itself.',
+            description:
+              'The client receives `server-close` `{ code: "REVOKED", retry: false }`, then a server-side disconnect ("io server disconnect"): socket.io-client and the SDK do not reconnect.',
             security,
             params: ConnectionParams,
             response: { 200: OkResponse, ...errorResponses('INVALID_PAYLOAD', 'NOT_FOUND', 'UNAVAILABLE') },
@@ -339,6 +360,42 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
           }
           if (!closed) return sendApiError(reply, ErrorCode.NOT_FOUND, `no node has a connection ${request.params.clientId}`);
           return { ok: true };
+        },
+      );
+
+      api.post<{ Params: { userId: string }; Body: UserDisconnectBodyType | undefined }>(
+        '/v1/users/:userId/disconnect',
+        {
+          schema: {
+            summary: "Close every connection of a user, on every node; optionally revoke the user's older tokens",
+            description:
+              "Every connection whose token's sub is userId receives `server-close` `{ code: \"REVOKED\", retry: false }` and is closed (socket.io-client and the SDK do not reconnect). `disconnected` counts them on every node that answered (a node silent for 5 s is not counted). The body is optional. With `revokeTokensIssuedBefore`, the user's tokens issued before it (or without `iat`) are refused REVOKED at handshake and refresh on every node, also after restarts, for AUTH_MAX_TOKEN_LIFETIME_S past it; a later call with an earlier time does not un-revoke. 503 when Redis could not be reached: the connections this node could reach were closed; retry.",
+            security,
+            params: UserParams,
+            body: UserDisconnectBody,
+            response: { 200: UserDisconnectOk, ...errorResponses('INVALID_PAYLOAD', 'NOT_FOUND', 'UNAVAILABLE') },
+          },
+          // The body is optional: none is the empty object (a present one is validated as sent).
+          preValidation: async (request) => {
+            request.body ??= {};
+          },
+        },
+        async (request, reply) => {
+          const { userId } = request.params;
+          if (userId.length > MAX_IDENTITY_LENGTH) {
+            return sendApiError(reply, ErrorCode.INVALID_PAYLOAD, `userId must be 1-${MAX_IDENTITY_LENGTH} characters, as a token's sub is`);
+          }
+          const issuedBeforeS = request.body?.revokeTokensIssuedBefore;
+          if (issuedBeforeS !== undefined && issuedBeforeS > Math.floor(Date.now() / 1000) + MAX_REVOCATION_AHEAD_S) {
+            return sendApiError(
+              reply,
+              ErrorCode.INVALID_PAYLOAD,
+              `revokeTokensIssuedBefore must be at most ${MAX_REVOCATION_AHEAD_S} s after the server's time (unix seconds, not ms)`,
+            );
+          }
+          const outcome = await options.disconnectUser(userId, issuedBeforeS);
+          if (!outcome.ok) return sendApiError(reply, ErrorCode.UNAVAILABLE, outcome.message);
+          return { ok: true, disconnected: outcome.disconnected };
         },
       );
       done();

@@ -106,3 +106,25 @@ export const ChannelsPage = Type.Object({
 export const ConnectionParams = Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 1024, description: 'the socket id (clientId)' }) });
 
 export const OkResponse = Type.Object({ ok: Type.Literal(true) });
+
+export const UserParams = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 1024, description: "the user id: the tokens' sub (URL-encoded)" }) });
+
+export const UserDisconnectBody = Type.Object(
+  {
+    revokeTokensIssuedBefore: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 2 ** 40,
+        description:
+          "unix seconds: this user's tokens issued before it (or without iat) are refused REVOKED from now on, at handshake and refresh, on every node; at most 300 s ahead of the server's clock; kept AUTH_MAX_TOKEN_LIFETIME_S past it",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type UserDisconnectBody = Static<typeof UserDisconnectBody>;
+
+export const UserDisconnectOk = Type.Object({
+  ok: Type.Literal(true),
+  disconnected: Type.Integer({ minimum: 0, description: "how many of the user's connections were closed, on every node that answered" }),
+});
