@@ -99,26 +99,29 @@ describe('SDK getToken', () => {
   });
 
   it('every reconnection asks getToken() for a fresh token', async () => {
+    const env = { AUTH_MODE: 'required', AUTH_JWT_SECRET: HS_SECRET, API_KEYS: `ops:${API_SECRET}` };
+    const own = await startServerProcess({ nodeId: 'sdk-token-reconnect', env });
     let calls = 0;
-    const rt = client(node.url, () => {
+    // Each call names its token's user after the call, so the member list shows which token the connection holds.
+    const rt = client(own.url, () => {
       calls++;
-      // Long-lived here: only reconnections ask.
-      return signToken(HS_SECRET, { sub: 'reconnecting' }, { expiresIn: 600 });
+      // Long-lived here: only (re)connections ask.
+      return signToken(HS_SECRET, { sub: `reconnecting-${calls}` }, { expiresIn: 600 });
     });
     const channel = await rt.joinChannel('sdk-reconnect');
-    const firstId = rt.id as string;
     expect(calls).toBe(1);
     const rejoined = new Promise<void>((resolve) => rt.once('rejoin', () => resolve()));
-    // The HTTP API closes the connection server-side; the SDK reconnects (not a terminal server-close).
-    const closed = await fetch(`${node.url}/api/v1/connections/${encodeURIComponent(firstId)}`, {
-      method: 'DELETE',
-      headers: { Authorization: `Bearer ${API_SECRET}` },
-    });
-    expect(closed.status).toBe(200);
+    // The node crashes and comes back on the same port: the SDK reconnects by itself (a DELETE would be a terminal REVOKED).
+    own.signal('SIGKILL');
+    await own.exited;
+    const back = await startServerProcess({ nodeId: own.nodeId, env: { ...env, PORT: String(own.port) } });
     await rejoined;
-    expect(rt.id).not.toBe(firstId);
-    expect(calls).toBe(2);
     expect(channel.state).toBe('joined');
+    // Every attempt asked again (one or more failed while the node was down), and the connection holds the last token.
+    expect(calls).toBeGreaterThanOrEqual(2);
+    const members = await fetch(`${back.url}/api/v1/channels/sdk-reconnect/members`, { headers: { Authorization: `Bearer ${API_SECRET}` } });
+    const body = (await members.json()) as { members: { userId: string | null }[] };
+    expect(body.members.map((m) => m.userId)).toEqual([`reconnecting-${calls}`]);
   });
 
   it('a getToken() that fails is retried with backoff before the expiry', async () => {

@@ -230,6 +230,33 @@ describe('one node without Redis', () => {
     (await connectAs(node, 'frank', nowS())).socket.disconnect();
   });
 
+  it('an auth-refresh with a revoked token is refused REVOKED and ends the connection (terminal), with and without an ack', async () => {
+    const revokedBeforeS = nowS() - 30;
+    expect(await disconnectUser(node, 'heidi', { revokeTokensIssuedBefore: revokedBeforeS })).toEqual({
+      status: 200,
+      body: { ok: true, disconnected: 0 },
+    });
+    // Connected with tokens issued after the revocation: accepted.
+    const acked = await connectAs(node, 'heidi', revokedBeforeS + 1);
+    const unacked = await connectAs(node, 'heidi', revokedBeforeS + 1);
+    const old = await tokenFor('heidi', revokedBeforeS - 3600);
+    const requestedAtMs = performance.now();
+    expect(await emitWithAck(acked.socket, 'auth-refresh', { token: old })).toMatchObject({ ok: false, error: { code: ErrorCode.REVOKED } });
+    unacked.socket.emit('auth-refresh', { token: old });
+    for (const client of [acked, unacked]) {
+      const { event, atMs } = await client.closed;
+      expect(event).toMatchObject({ code: ErrorCode.REVOKED, retry: false });
+      expect(atMs - requestedAtMs).toBeLessThan(1000);
+      expect(await client.reason).toBe('io server disconnect');
+      expect(client.socket.active).toBe(false);
+    }
+    // A refresh with a token issued after the revocation is what a live connection should send.
+    const live = await connectAs(node, 'heidi', revokedBeforeS + 1);
+    expect(await emitWithAck(live.socket, 'auth-refresh', { token: await tokenFor('heidi', nowS()) })).toMatchObject({ ok: true });
+    expect(live.socket.connected).toBe(true);
+    live.socket.disconnect();
+  });
+
   it('refuses bad bodies and ids with 400 INVALID_PAYLOAD and a call without the API key with 401, closing nothing', async () => {
     const client = await connectAs(node, 'grace');
     for (const body of [

@@ -61,5 +61,6 @@ export function createAuthorizer(auth: AuthConfig, logger: Logger, revocations: 
         `(${tokens} such tokens since the last warning)`,
     ),
   );
-  return checkRevocations(reportLongLivedTokens(verified, auth.maxTokenLifetimeS, warn), revocations);
+  // The warning wraps the revocation check: a revoked token is refused, not accepted.
+  return reportLongLivedTokens(checkRevocations(verified, revocations), auth.maxTokenLifetimeS, warn);
 }

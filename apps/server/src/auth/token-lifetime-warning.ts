@@ -1,4 +1,3 @@
-import { decodeJwt } from 'jose';
 import type { Authorizer } from './authorizer.js';
 
 /** What the warning says about one token; never the token or its claims beyond the lifetime. */
@@ -11,22 +10,17 @@ export interface LongLivedToken {
  * Reports accepted tokens that live longer than AUTH_MAX_TOKEN_LIFETIME_S:
  * revocations are forgotten that long after their time, so such a token
  * could outlive its own revocation (a configuration mistake the README
- * warns about). Only verified tokens are decoded; `report` is called for each
- * such token and throttles on its own. The decision never changes.
+ * warns about). Only accepted tokens count (put it outside the revocation check: a
+ * refused token is not accepted); `report` is called for each such token and
+ * throttles on its own. The decision never changes.
  */
 export function reportLongLivedTokens(inner: Authorizer, maxTokenLifetimeS: number, report: (token: LongLivedToken) => void): Authorizer {
   return {
     async authenticate(token) {
       const result = await inner.authenticate(token);
       if (!result.ok || token === undefined || result.principal.userId === undefined) return result;
-      let exp: unknown;
-      try {
-        exp = decodeJwt(token).exp;
-      } catch {
-        return result;
-      }
-      const from = result.principal.issuedAt ?? Math.floor(Date.now() / 1000);
-      const lifetimeS = typeof exp === 'number' ? exp - from : undefined;
+      const { issuedAt, expiresAt } = result.principal;
+      const lifetimeS = expiresAt === undefined ? undefined : expiresAt - (issuedAt ?? Math.floor(Date.now() / 1000));
       if (lifetimeS === undefined || lifetimeS > maxTokenLifetimeS) report({ lifetimeS });
       return result;
     },
