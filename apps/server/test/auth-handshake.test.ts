@@ -12,6 +12,8 @@ import {
   type Transport,
 } from '@realtime/testing';
 import { HS_SECRET, ecKeyPair, edKeyPair, rsaKeyPair, signToken, unsignedToken, type KeyPair } from './support/tokens.js';
+import { refusal } from './support/connect-refusal.js';
+import { metric } from './support/node-metrics.js';
 
 /**
  * Connection authentication (trust issue, section 1) on real node processes
@@ -35,21 +37,7 @@ async function members(node: ServerProcess, path: string): Promise<MembersPage> 
 const AUDIENCE = 'realtime-tests';
 
 /** What a refused connect rejects with. */
-async function refusal(promise: Promise<unknown>): Promise<{ message: string; data: unknown }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as { message: string; data: unknown };
-  }
-  throw new Error('the connection was accepted');
-}
 
-/** One metric's value in the node's /metrics text (0 when absent). */
-async function metric(node: ServerProcess, series: string): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
 
 describe('AUTH_MODE=required with AUTH_JWT_SECRET, AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE', () => {
   let node: ServerProcess;

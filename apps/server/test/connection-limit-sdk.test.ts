@@ -5,6 +5,7 @@ import { registerTeardown, startCluster, uniqueKeyPrefix, type ServerProcess } f
 import { attemptConnect, mustConnect } from './support/connect-attempt.js';
 import { redisEnv } from './support/redis-env.js';
 import { HS_SECRET, signToken } from './support/tokens.js';
+import { metric } from './support/node-metrics.js';
 
 /**
  * Issue "trust", section 6: the SDK retries a CONNECTION_LIMIT refusal
@@ -34,11 +35,6 @@ function sdk(url: string, options: RealtimeClientOptions): { rt: RealtimeClient;
   return { rt, refusals, lost };
 }
 
-async function metric(node: ServerProcess, series: string): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
 
 describe('the SDK and CONNECTION_LIMIT', () => {
   it('retries the refusal with backoff while the user is at its limit, then connects once a slot frees; a join made meanwhile goes through', async () => {

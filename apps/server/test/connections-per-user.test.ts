@@ -15,6 +15,7 @@ import { attemptConnect, mustConnect, simultaneousHandshakes, type ConnectOutcom
 import { redisEnv, type RedisTopologyName } from './support/redis-env.js';
 import { redisClientFor } from './support/redis-client.js';
 import { HS_SECRET, signToken } from './support/tokens.js';
+import { metricSum } from './support/node-metrics.js';
 
 /**
  * Issue "trust", section 6: MAX_CONNECTIONS_PER_USER — connections per
@@ -32,16 +33,6 @@ const LIMIT_MESSAGE = 'this user already has 3 connections (MAX_CONNECTIONS_PER_
 const newUser = (): string => `user-${randomUUID().slice(0, 8)}`;
 const tokenFor = (userId: string): Promise<string> => signToken(HS_SECRET, { sub: userId });
 
-/** The sum of one series over the nodes' /metrics (0 where absent). */
-async function metricSum(nodes: readonly ServerProcess[], series: string): Promise<number> {
-  let sum = 0;
-  for (const node of nodes) {
-    const text = await (await fetch(`${node.url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-    sum += line === undefined ? 0 : Number(line.slice(series.length + 1));
-  }
-  return sum;
-}
 
 const REFUSALS = 'realtime_auth_refusals_total{code="CONNECTION_LIMIT"}';
 const FALLBACKS = 'realtime_connection_limit_fallbacks_total';

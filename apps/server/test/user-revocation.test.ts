@@ -17,6 +17,8 @@ import {
 } from '@realtime/testing';
 import { redisEnv } from './support/redis-env.js';
 import { HS_SECRET } from './support/tokens.js';
+import { refusal, type ConnectRefusal } from './support/connect-refusal.js';
+import { metric } from './support/node-metrics.js';
 
 /**
  * Issue "trust", section 5: POST /api/v1/users/{userId}/disconnect closes
@@ -78,21 +80,8 @@ async function connectAs(node: ServerProcess, userId: string, iatS?: number | nu
   return watch(await connectClient(node.url, { auth: { token: await tokenFor(userId, iatS) }, reconnection: true }));
 }
 
-/** What a refused connect rejects with (socket.io-client's connect_error). */
-async function refusal(node: ServerProcess, token: string): Promise<{ message: string; data: unknown }> {
-  try {
-    await connectClient(node.url, { auth: { token } });
-  } catch (err) {
-    return err as { message: string; data: unknown };
-  }
-  throw new Error('the connection was accepted');
-}
-
-async function metric(node: ServerProcess, series: string): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
+/** What a handshake with `token` is refused with. */
+const refusedWith = (node: ServerProcess, token: string): Promise<ConnectRefusal> => refusal(connectClient(node.url, { auth: { token } }));
 
 async function expectTerminalRevoked(client: Watched, requestedAtMs: number): Promise<void> {
   const { event, atMs } = await client.closed;
@@ -163,10 +152,10 @@ describe.each(TOPOLOGIES)('three nodes on $redis Redis, $adapter adapter', ({ re
 
     const before = await metric(nodes[2]!, 'realtime_auth_refusals_total{code="REVOKED"}');
     for (const node of nodes) {
-      const refused = await refusal(node, old);
+      const refused = await refusedWith(node, old);
       expect(refused.message).toBe('REVOKED');
       expect(refused.data).toEqual({ code: 'REVOKED', message: expect.stringContaining('revoked') as string });
-      expect((await refusal(node, await tokenFor('carol', null))).message).toBe('REVOKED');
+      expect((await refusedWith(node, await tokenFor('carol', null))).message).toBe('REVOKED');
     }
     expect(await metric(nodes[2]!, 'realtime_auth_refusals_total{code="REVOKED"}')).toBe(before + 2);
     // Issued at the revocation time or after: accepted. Another user's old token: accepted.
@@ -178,14 +167,14 @@ describe.each(TOPOLOGIES)('three nodes on $redis Redis, $adapter adapter', ({ re
       status: 200,
       body: { ok: true, disconnected: 0 },
     });
-    expect((await refusal(nodes[1]!, old)).message).toBe('REVOKED');
-    expect((await refusal(nodes[1]!, await tokenFor('carol', revokedAtS - 1))).message).toBe('REVOKED');
+    expect((await refusedWith(nodes[1]!, old)).message).toBe('REVOKED');
+    expect((await refusedWith(nodes[1]!, await tokenFor('carol', revokedAtS - 1))).message).toBe('REVOKED');
 
     // A restarted node (a new process, no memory of the broadcast) reads it from Redis.
     await nodes[2]!.stop();
     const restarted = await startServerProcess({ nodeId: 'node-3', env });
-    expect((await refusal(restarted, old)).message).toBe('REVOKED');
-    expect((await refusal(restarted, await tokenFor('carol', null))).message).toBe('REVOKED');
+    expect((await refusedWith(restarted, old)).message).toBe('REVOKED');
+    expect((await refusedWith(restarted, await tokenFor('carol', null))).message).toBe('REVOKED');
     (await connectAs(restarted, 'carol', nowS())).socket.disconnect();
   });
 
@@ -224,9 +213,12 @@ describe('one node without Redis', () => {
   it('closes the user locally and keeps its revocation in memory', async () => {
     const clients = [await connectAs(node, 'frank'), await connectAs(node, 'frank')];
     const requestedAtMs = performance.now();
-    expect(await disconnectUser(node, 'frank', { revokeTokensIssuedBefore: nowS() })).toEqual({ status: 200, body: { ok: true, disconnected: 2 } });
+    expect(await disconnectUser(node, 'frank', { revokeTokensIssuedBefore: nowS() })).toEqual({
+      status: 200,
+      body: { ok: true, disconnected: 2 },
+    });
     for (const client of clients) await expectTerminalRevoked(client, requestedAtMs);
-    expect((await refusal(node, await tokenFor('frank'))).message).toBe('REVOKED');
+    expect((await refusedWith(node, await tokenFor('frank'))).message).toBe('REVOKED');
     (await connectAs(node, 'frank', nowS())).socket.disconnect();
   });
 
@@ -241,7 +233,10 @@ describe('one node without Redis', () => {
     const unacked = await connectAs(node, 'heidi', revokedBeforeS + 1);
     const old = await tokenFor('heidi', revokedBeforeS - 3600);
     const requestedAtMs = performance.now();
-    expect(await emitWithAck(acked.socket, 'auth-refresh', { token: old })).toMatchObject({ ok: false, error: { code: ErrorCode.REVOKED } });
+    expect(await emitWithAck(acked.socket, 'auth-refresh', { token: old })).toMatchObject({
+      ok: false,
+      error: { code: ErrorCode.REVOKED },
+    });
     unacked.socket.emit('auth-refresh', { token: old });
     for (const client of [acked, unacked]) {
       const { event, atMs } = await client.closed;
@@ -269,7 +264,10 @@ describe('one node without Redis', () => {
       [],
       'not json',
     ]) {
-      expect(await disconnectUser(node, 'grace', body), JSON.stringify(body)).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });
+      expect(await disconnectUser(node, 'grace', body), JSON.stringify(body)).toMatchObject({
+        status: 400,
+        body: { error: { code: 'INVALID_PAYLOAD' } },
+      });
     }
     expect(await disconnectUser(node, 'g'.repeat(257))).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });
     const anonymous = await api(node, 'POST', '/api/v1/users/grace/disconnect', {}, null);
@@ -308,12 +306,20 @@ describe('while Redis cannot be read', () => {
   it('a handshake fails open with a warning and a metric, but still refuses what the node remembers', async () => {
     const redis = await startRedisProcess();
     registerTeardown(() => redis.stop());
-    const node = await startServerProcess({ nodeId: 'revoke-outage', redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('revoke'), env: AUTH_ENV });
-    expect(await disconnectUser(node, 'ivan', { revokeTokensIssuedBefore: nowS() })).toEqual({ status: 200, body: { ok: true, disconnected: 0 } });
+    const node = await startServerProcess({
+      nodeId: 'revoke-outage',
+      redisUrl: redis.url,
+      keyPrefix: uniqueKeyPrefix('revoke'),
+      env: AUTH_ENV,
+    });
+    expect(await disconnectUser(node, 'ivan', { revokeTokensIssuedBefore: nowS() })).toEqual({
+      status: 200,
+      body: { ok: true, disconnected: 0 },
+    });
     await redis.kill();
     await vi.waitFor(async () => expect((await fetch(`${node.url}/readyz`)).status).toBe(503));
     // Remembered by this node: still refused. Anyone else: let in (fail open), counted and logged.
-    expect((await refusal(node, await tokenFor('ivan'))).message).toBe('REVOKED');
+    expect((await refusedWith(node, await tokenFor('ivan'))).message).toBe('REVOKED');
     (await connectAs(node, 'judy')).socket.disconnect();
     expect(await metric(node, 'realtime_revocation_read_failures_total')).toBeGreaterThanOrEqual(2);
     await vi.waitFor(() => expect(node.logs.some((l) => l.event === 'revocation-read-failed' && l.level === 40)).toBe(true));
@@ -325,7 +331,7 @@ describe('while Redis cannot be read', () => {
       body: { error: { code: 'UNAVAILABLE' } },
     });
     await expectTerminalRevoked(judy, requestedAtMs);
-    expect((await refusal(node, await tokenFor('judy'))).message).toBe('REVOKED');
+    expect((await refusedWith(node, await tokenFor('judy'))).message).toBe('REVOKED');
   });
 });
 

@@ -30,8 +30,4 @@ export function watchClose(socket: Socket, timeoutMs = 15_000): { event: Promise
 }
 
 /** One series of a node's /metrics, or undefined when it is not there. */
-export async function metricValue(url: string, series: string): Promise<number | undefined> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
+export { seriesValue as metricValue } from './node-metrics.js';
