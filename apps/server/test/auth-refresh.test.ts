@@ -33,12 +33,12 @@ async function joinAll(socket: Socket, topics: readonly (readonly [string, strin
   }
 }
 
-describe('auth-refresh', () => {
+describe.each(['websocket', 'polling'] as const)('auth-refresh over %s', (transport) => {
   let node: ServerProcess;
   let url: string;
   beforeAll(async () => {
     node = await startServerProcess({
-      nodeId: 'auth-refresh',
+      nodeId: `auth-refresh-${transport}`,
       env: {
         AUTH_MODE: 'optional',
         AUTH_JWT_SECRET: HS_SECRET,
@@ -51,7 +51,10 @@ describe('auth-refresh', () => {
 
   const connectAs = async (sub: string, options: { expiresAt?: number; channels?: Record<string, string[]> } = {}): Promise<Socket> => {
     const claims = options.channels === undefined ? { sub } : { sub, channels: options.channels };
-    return connectClient(url, { auth: { token: await signToken(HS_SECRET, claims, { expiresAt: options.expiresAt }) } });
+    return connectClient(url, {
+      transports: [transport],
+      auth: { token: await signToken(HS_SECRET, claims, { expiresAt: options.expiresAt }) },
+    });
   };
 
   it('a valid token for the same sub extends the connection past its old exp + grace, with and without an ack: same socket, no leave/join', async () => {
@@ -170,7 +173,7 @@ describe('auth-refresh', () => {
   });
 
   it('an anonymous connection is refused FORBIDDEN and stays as it was', async () => {
-    const anonymous = await connectClient(url);
+    const anonymous = await connectClient(url, { transports: [transport] });
     expect(await emitWithAck(anonymous, 'auth-refresh', { token: await signToken(HS_SECRET, { sub: 'anon' }) })).toEqual({
       ok: false,
       error: { code: 'FORBIDDEN', message: expect.stringContaining('reconnect with the token') },

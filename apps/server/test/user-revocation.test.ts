@@ -76,8 +76,11 @@ function watch(socket: Socket): Watched {
 }
 
 /** A user's connection with reconnection on, so that "does not reconnect" is socket.io-client's own decision. */
-async function connectAs(node: ServerProcess, userId: string, iatS?: number | null): Promise<Watched> {
-  return watch(await connectClient(node.url, { auth: { token: await tokenFor(userId, iatS) }, reconnection: true }));
+async function connectAs(node: ServerProcess, userId: string, iatS?: number | null, transport?: 'websocket' | 'polling'): Promise<Watched> {
+  const token = await tokenFor(userId, iatS);
+  return watch(
+    await connectClient(node.url, { auth: { token }, reconnection: true, ...(transport === undefined ? {} : { transports: [transport] }) }),
+  );
 }
 
 /** What a handshake with `token` is refused with. */
@@ -108,7 +111,9 @@ describe.each(TOPOLOGIES)('three nodes on $redis Redis, $adapter adapter', ({ re
 
   it("a POST on node 1 closes each of the user's connections on every node with REVOKED within 1 s; they stay closed; the other user is untouched", async () => {
     const alice: Watched[] = [];
-    for (const node of nodes) for (let i = 0; i < 2; i++) alice.push(await connectAs(node, 'alice'));
+    // One WebSocket and one long-polling connection on each node.
+    for (const node of nodes)
+      for (const transport of ['websocket', 'polling'] as const) alice.push(await connectAs(node, 'alice', undefined, transport));
     const bob = await Promise.all(nodes.map((node) => connectAs(node, 'bob')));
     const sdk = createRealtimeClient(nodes[2]!.url, { auth: { token: await tokenFor('alice') }, reconnectionDelayMs: 50 });
     registerTeardown(() => sdk.close());
