@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RelayedEnvelope } from '@realtime/protocol';
 import { startRedis, startServerNode, type LocalNode, type LocalRedis } from '@realtime/local-cluster';
@@ -105,6 +107,15 @@ describe('GET /metrics', () => {
     for (const code of ['INVALID_PAYLOAD', 'NOT_A_MEMBER', 'PAYLOAD_TOO_LARGE', 'LIMIT_EXCEEDED', 'RATE_LIMITED', 'INTERNAL']) {
       expect(value(families, 'realtime_refused_events_total', { code })).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  it('every realtime_* metric a node exports is in the operator docs (docs/deploying.md), so no series is undocumented', async () => {
+    const families = await scrape(nodes[0]!);
+    const docs = readFileSync(fileURLToPath(new URL('../../docs/deploying.md', import.meta.url)), 'utf8');
+    const ours = [...families.keys()].filter((name) => name.startsWith('realtime_'));
+    // A node exports every series it declares from its first scrape (labelled ones with no sample still have their HELP line).
+    expect(ours.length).toBeGreaterThan(30);
+    expect(ours.filter((name) => !docs.includes(`\`${name}`))).toEqual([]);
   });
 
   it('counters and gauges follow the traffic exactly, on the sending node and on the receiving one', async () => {
