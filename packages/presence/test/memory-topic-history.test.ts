@@ -1,3 +1,4 @@
+import { describe, expect, it } from 'vitest';
 import { MemoryTopicHistory, type HistoryChannel } from '../src/index.js';
 import { describeTopicHistory } from './describe-topic-history.js';
 
@@ -36,4 +37,21 @@ describeTopicHistory('MemoryTopicHistory', async () => {
       if (seen.length < n) throw new Error(`${seen.length} of ${n} messages published`);
     },
   };
+});
+
+describe('MemoryTopicHistory window', () => {
+  it('keeps a topic while it is appended to within the window, and forgets it exactly when the window has passed since the last append', async () => {
+    let nowMs = 0;
+    const history = new MemoryTopicHistory({ windowMs: 1000, now: () => nowMs });
+    const first = await history.append('chan', 'a');
+    nowMs = 999;
+    await history.append('chan', 'b');
+    nowMs = 1998;
+    expect(await history.since('chan', { offset: 0, epoch: first.epoch }, 10)).toMatchObject({
+      ok: true,
+      items: [{ offset: 1 }, { offset: 2 }],
+    });
+    nowMs = 1999;
+    expect(await history.since('chan', { offset: 0, epoch: first.epoch }, 10)).toEqual({ ok: false, reason: 'epoch' });
+  });
 });

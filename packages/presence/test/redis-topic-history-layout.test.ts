@@ -127,4 +127,58 @@ describe('RedisTopicHistory key layout and cost', () => {
     // The history channels never pass for presence count channels.
     expect(historyKeys(prefix).topic('chan').channel.startsWith(presenceKeys(prefix).countChannelPrefix)).toBe(false);
   });
+
+  it('refuses rather than answer with a gap when Redis lost part of a history (an evicted stream, a deleted entry, a lost hash)', async () => {
+    const { url, admin } = await privateRedis();
+    const prefix = uniqueKeyPrefix('history-loss');
+    const history = historyOn(url, prefix);
+    const { meta, stream } = historyKeys(prefix).topic('chan');
+    const start = await history.position('chan');
+    for (let i = 1; i <= 5; i++) await history.append('chan', `m${i}`);
+    const at = (offset: number): { offset: number; epoch: string } => ({ offset, epoch: start.epoch });
+
+    // An entry gone from the middle: nothing that would span it is answered.
+    await admin.xdel(stream, '3-1');
+    expect(await history.since('chan', at(0), 10)).toEqual({ ok: false, reason: 'trimmed' });
+    expect(await history.since('chan', at(1), 10)).toEqual({ ok: false, reason: 'trimmed' });
+    expect(await history.since('chan', at(3), 10)).toMatchObject({ ok: true, items: [{ offset: 4 }, { offset: 5 }] });
+
+    // The stream evicted, the hash kept: offsets go on, what was lost is refused.
+    await admin.del(stream);
+    expect(await history.since('chan', at(2), 10)).toEqual({ ok: false, reason: 'trimmed' });
+    expect(await history.since('chan', at(5), 10)).toEqual({ ok: true, items: [], position: at(5) });
+    expect(await history.append('chan', 'm6')).toEqual(at(6));
+    expect(await history.since('chan', at(4), 10)).toEqual({ ok: false, reason: 'trimmed' });
+    expect(await history.since('chan', at(5), 10)).toEqual({ ok: true, items: [{ offset: 6, payload: 'm6' }], position: at(6) });
+
+    // The hash lost, the stream kept: a new epoch, and the old entries are no part of it.
+    await admin.del(meta);
+    expect(await history.since('chan', at(5), 10)).toEqual({ ok: false, reason: 'epoch' });
+    const fresh = await history.append('chan', 'n1');
+    expect(fresh.offset).toBe(1);
+    expect(fresh.epoch).not.toBe(start.epoch);
+    expect(await history.since('chan', { offset: 0, epoch: fresh.epoch }, 10)).toEqual({
+      ok: true,
+      items: [{ offset: 1, payload: 'n1' }],
+      position: fresh,
+    });
+    expect(await admin.xlen(stream)).toBe(1);
+  });
+
+  it('moves the expiry of both keys on with every append', async () => {
+    const { url, admin } = await privateRedis();
+    const prefix = uniqueKeyPrefix('history-ttl');
+    const windowMs = 60_000;
+    const history = historyOn(url, prefix, { windowMs });
+    const { meta, stream } = historyKeys(prefix).topic('chan');
+    await history.append('chan', 'a');
+    // Shorten both by hand, as time passing would; the next append gives back the whole window.
+    await admin.pexpire(meta, 5000);
+    await admin.pexpire(stream, 5000);
+    await history.append('chan', 'b');
+    for (const key of [meta, stream]) {
+      expect(await admin.pttl(key)).toBeGreaterThan(5000);
+      expect(await admin.pttl(key)).toBeLessThanOrEqual(windowMs);
+    }
+  });
 });
