@@ -1,0 +1,72 @@
+import type { HistoryChannel } from './history-keys.js';
+
+/**
+ * Where a reader of a topic stands: the offset of the last message it has
+ * (0 before any), in the history identified by `epoch`. An epoch is a random
+ * id created with the topic's history; a history lost (Redis restarted empty,
+ * a failover that lost writes of the keys, the window passed with the topic
+ * idle) comes back under a new epoch, so a position of the old one is refused
+ * instead of silently read against different offsets.
+ */
+export interface Position {
+  offset: number;
+  epoch: string;
+}
+
+export interface HistoryItem {
+  offset: number;
+  payload: string;
+}
+
+/** Why `since` could not give every message after a position (never a partial answer). */
+export type SinceRefusal =
+  /** The topic's history is not the one the position was taken in (or it is gone). */
+  | 'epoch'
+  /** Entries after the position were trimmed by the cap, or expired. */
+  | 'trimmed'
+  /** More than `limit` entries would be returned. */
+  | 'too-many'
+  /** The position is past the topic's last offset (it came from elsewhere, or writes were lost). */
+  | 'ahead';
+
+export type SinceResult = { ok: true; items: HistoryItem[]; position: Position } | { ok: false; reason: SinceRefusal };
+
+/**
+ * A bounded history of messages per topic (a channel or a room), for
+ * recovering what a connection missed while away.
+ *
+ * Guarantees:
+ * - Each append gets the topic's next offset: 1 for the first of an epoch,
+ *   then +1 each, with no gap and no repeat, whichever node appends.
+ * - A topic keeps at most `maxMessagesPerTopic` entries (the newest), and
+ *   nothing of a topic outlives `windowMs` after its last append.
+ * - `since` answers `ok` only with every entry after the position, in
+ *   order; otherwise it refuses with a reason. Never a silent gap.
+ * - Payloads are stored as given: bounding their size is the caller's
+ *   concern (Redis holds up to cap × payload size per active topic).
+ * - A Redis failure rejects the promise; the caller decides how to degrade.
+ */
+export interface TopicHistory {
+  /**
+   * Appends `payload` and returns its position. With `publish`, the payload
+   * is also published, in the same atomic step, on the topic's own channel
+   * (`historyKeys(prefix).topic(topic).channel`, refused otherwise) as
+   * `<offset>\x1f<epoch>\x1f<payload>` (see `parseHistoryMessage`), so
+   * subscribers receive each message once, in offset order.
+   */
+  append(topic: string, payload: string, publish?: { channel: HistoryChannel }): Promise<Position>;
+  /** The topic's current top: what a new reader starts from (offset 0 in a new epoch if the topic has no history). */
+  position(topic: string): Promise<Position>;
+  /** Every entry after `from`, if there are at most `limit` and none is missing. */
+  since(topic: string, from: Position, limit: number): Promise<SinceResult>;
+}
+
+export interface TopicHistoryLimits {
+  /** Entries kept per topic (exactly). Default 1 000, as `RECOVERY_MAX_MESSAGES_PER_TOPIC`. */
+  maxMessagesPerTopic?: number;
+  /** How long a topic's history lives after its last append. Default 120 000, as `RECOVERY_WINDOW_MS`. */
+  windowMs?: number;
+}
+
+export const DEFAULT_MAX_MESSAGES_PER_TOPIC = 1000;
+export const DEFAULT_HISTORY_WINDOW_MS = 120_000;

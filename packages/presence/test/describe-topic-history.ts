@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { historyKeys, parseHistoryMessage, type HistoryChannel, type Position, type TopicHistory } from '../src/index.js';
+
+/** What a contract run needs from an implementation. */
+export interface TopicHistoryFixture {
+  /** Prefix the histories use (their channels are built under it). */
+  keyPrefix: string;
+  /** A history on a connection of its own (so two of them are two clients), closed after the test. */
+  history(options?: { maxMessagesPerTopic?: number; windowMs?: number }): Promise<TopicHistory>;
+  /** Resolves once `windowMs` has passed since the topic's last append and its history is gone. */
+  outlive(topic: string, windowMs: number): Promise<void>;
+  /** The backing state loses everything, as Redis restarting empty does. */
+  wipe(): Promise<void>;
+  /** Starts receiving `channel` (resolves once subscribed); returns what arrived so far, in arrival order. */
+  listen(channel: HistoryChannel): Promise<string[]>;
+  /** Resolves once `seen` holds `n` messages (pub/sub is asynchronous). */
+  awaitMessages(seen: string[], n: number): Promise<void>;
+}
+
+const payloads = (n: number, tag = 'm'): string[] => Array.from({ length: n }, (_, i) => `${tag}${i + 1}`);
+
+async function appendAll(history: TopicHistory, topic: string, items: string[]): Promise<Position[]> {
+  const positions: Position[] = [];
+  for (const payload of items) positions.push(await history.append(topic, payload));
+  return positions;
+}
+
+/**
+ * The behaviour every TopicHistory must have. Each test gets a fresh fixture
+ * from `setup` (which registers its own teardown).
+ */
+export function describeTopicHistory(name: string, setup: () => Promise<TopicHistoryFixture>): void {
+  describe(`TopicHistory contract: ${name}`, () => {
+    it('numbers appends from 1 up by 1 in one epoch, and starts a new reader at the top', async () => {
+      const history = await (await setup()).history();
+      const start = await history.position('chan');
+      expect(start.offset).toBe(0);
+      expect(start.epoch).toMatch(/^[0-9a-f]{16}$/);
+      const positions = await appendAll(history, 'chan', payloads(5));
+      expect(positions).toEqual([1, 2, 3, 4, 5].map((offset) => ({ offset, epoch: start.epoch })));
+      expect(await history.position('chan')).toEqual({ offset: 5, epoch: start.epoch });
+    });
+
+    it('gives exactly the entries after a position, in order, with the position to go on from', async () => {
+      const history = await (await setup()).history();
+      const start = await history.position('chan');
+      await appendAll(history, 'chan', ['a', 'b\u001fwith separator', '', 'd']);
+      const all = await history.since('chan', start, 10);
+      expect(all).toEqual({
+        ok: true,
+        items: [
+          { offset: 1, payload: 'a' },
+          { offset: 2, payload: 'b\u001fwith separator' },
+          { offset: 3, payload: '' },
+          { offset: 4, payload: 'd' },
+        ],
+        position: { offset: 4, epoch: start.epoch },
+      });
+      expect(await history.since('chan', { offset: 2, epoch: start.epoch }, 2)).toEqual({
+        ok: true,
+        items: [
+          { offset: 3, payload: '' },
+          { offset: 4, payload: 'd' },
+        ],
+        position: { offset: 4, epoch: start.epoch },
+      });
+      // Up to date: nothing missed.
+      expect(await history.since('chan', { offset: 4, epoch: start.epoch }, 1)).toEqual({
+        ok: true,
+        items: [],
+        position: { offset: 4, epoch: start.epoch },
+      });
+      // Round trip: a position from since() reads on, seeing only what came after it.
+      if (!all.ok) throw new Error('unreachable');
+      await history.append('chan', 'e');
+      expect(await history.since('chan', all.position, 10)).toMatchObject({ ok: true, items: [{ offset: 5, payload: 'e' }] });
+    });
+
+    it('refuses a position ahead of the top, and more entries than the limit', async () => {
+      const history = await (await setup()).history();
+      const [, , third] = await appendAll(history, 'chan', payloads(3));
+      const epoch = third!.epoch;
+      expect(await history.since('chan', { offset: 4, epoch }, 10)).toEqual({ ok: false, reason: 'ahead' });
+      expect(await history.since('chan', { offset: 0, epoch }, 2)).toEqual({ ok: false, reason: 'too-many' });
+      expect(await history.since('chan', { offset: 0, epoch }, 3)).toMatchObject({
+        ok: true,
+        items: payloads(3).map((payload, i) => ({ offset: i + 1, payload })),
+      });
+    });
+
+    it('keeps exactly the newest maxMessagesPerTopic entries: older positions are refused as trimmed', async () => {
+      const cap = 10;
+      const history = await (await setup()).history({ maxMessagesPerTopic: cap });
+      const start = await history.position('chan');
+      await appendAll(history, 'chan', payloads(cap + 5));
+      expect(await history.since('chan', start, 1000)).toEqual({ ok: false, reason: 'trimmed' });
+      expect(await history.since('chan', { offset: 4, epoch: start.epoch }, 1000)).toEqual({ ok: false, reason: 'trimmed' });
+      const kept = await history.since('chan', { offset: 5, epoch: start.epoch }, 1000);
+      expect(kept).toEqual({
+        ok: true,
+        items: payloads(cap + 5)
+          .slice(5)
+          .map((payload, i) => ({ offset: 6 + i, payload })),
+        position: { offset: cap + 5, epoch: start.epoch },
+      });
+    });
+
+    it("forgets an idle topic's history once the window has passed: its old positions are refused", async () => {
+      const windowMs = 300;
+      const fixture = await setup();
+      const history = await fixture.history({ windowMs });
+      const [first] = await appendAll(history, 'idle', ['x', 'y']);
+      await fixture.outlive('idle', windowMs);
+      expect(await history.since('idle', { offset: 0, epoch: first!.epoch }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      const fresh = await history.position('idle');
+      expect(fresh.offset).toBe(0);
+      expect(fresh.epoch).not.toBe(first!.epoch);
+      expect(await history.append('idle', 'z')).toEqual({ offset: 1, epoch: fresh.epoch });
+    });
+
+    it('starts a new epoch after the history is lost, and refuses every position of the old one', async () => {
+      const fixture = await setup();
+      const history = await fixture.history();
+      const before = await appendAll(history, 'chan', payloads(3));
+      const old = before[0]!.epoch;
+      await fixture.wipe();
+      // Both a reader arriving after the loss and an append see a new history.
+      const after = await history.append('chan', 'again');
+      expect(after.offset).toBe(1);
+      expect(after.epoch).not.toBe(old);
+      expect(await history.since('chan', { offset: 0, epoch: old }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      expect(await history.since('chan', { offset: 3, epoch: old }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      await fixture.wipe();
+      expect(await history.since('chan', { offset: 1, epoch: after.epoch }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      expect((await history.position('chan')).epoch).not.toBe(after.epoch);
+    });
+
+    it('gives concurrent appends of two clients to one topic distinct consecutive offsets', async () => {
+      const fixture = await setup();
+      const [a, b] = [await fixture.history(), await fixture.history()];
+      const start = await a.position('chan');
+      const positions = await Promise.all([
+        ...payloads(50, 'a').map((payload) => a.append('chan', payload)),
+        ...payloads(50, 'b').map((payload) => b.append('chan', payload)),
+      ]);
+      expect(positions.map((p) => p.offset).sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+      expect(new Set(positions.map((p) => p.epoch))).toEqual(new Set([start.epoch]));
+      // Each client's own appends are stored in the order it made them, under the offsets it was told.
+      const all = await b.since('chan', start, 100);
+      if (!all.ok) throw new Error(`refused: ${all.reason}`);
+      expect(all.items.map((item) => item.offset)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+      const told = new Map(positions.map((p, i) => [p.offset, i < 50 ? `a${i + 1}` : `b${i - 49}`]));
+      for (const item of all.items) expect(item.payload).toBe(told.get(item.offset));
+    });
+
+    it('keeps topics independent', async () => {
+      const history = await (await setup()).history({ maxMessagesPerTopic: 3 });
+      const one = await history.position('one');
+      const two = await history.position('two');
+      await appendAll(history, 'one', payloads(5, 'one-'));
+      await appendAll(history, 'two', payloads(2, 'two-'));
+      expect(await history.position('two')).toEqual({ offset: 2, epoch: two.epoch });
+      expect(await history.since('two', two, 10)).toMatchObject({ ok: true, items: [{ payload: 'two-1' }, { payload: 'two-2' }] });
+      expect(await history.since('one', one, 10)).toEqual({ ok: false, reason: 'trimmed' });
+      // A position of one topic means nothing in another.
+      expect(await history.since('two', { offset: 0, epoch: one.epoch }, 10)).toEqual({ ok: false, reason: 'epoch' });
+    });
+
+    it('publishes each appended message once, in offset order, with its position, on the topic’s channel', async () => {
+      const fixture = await setup();
+      const [a, b] = [await fixture.history(), await fixture.history()];
+      const keys = historyKeys(fixture.keyPrefix);
+      const seen = await fixture.listen(keys.topic('chan').channel);
+      const elsewhere = await fixture.listen(keys.topic('other').channel);
+      await Promise.all([
+        ...payloads(20, 'a').map((payload) => a.append('chan', payload, { channel: keys.topic('chan').channel })),
+        ...payloads(20, 'b').map((payload) => b.append('chan', payload, { channel: keys.topic('chan').channel })),
+      ]);
+      // Not published: stored only.
+      const quiet = await a.append('chan', 'quiet');
+      const last = await a.append('chan', 'last', { channel: keys.topic('chan').channel });
+      await fixture.awaitMessages(seen, 41);
+      const parsed = seen.map((message) => parseHistoryMessage(message));
+      expect(parsed.map((m) => m?.position.offset)).toEqual([...Array.from({ length: 40 }, (_, i) => i + 1), last.offset]);
+      expect(new Set(parsed.map((m) => m?.position.epoch))).toEqual(new Set([last.epoch]));
+      expect(parsed.some((m) => m?.payload === 'quiet')).toBe(false);
+      expect(quiet.offset).toBe(41);
+      // What was published is what was stored under the same offsets.
+      const stored = await a.since('chan', { offset: 0, epoch: last.epoch }, 100);
+      if (!stored.ok) throw new Error(`refused: ${stored.reason}`);
+      const byOffset = new Map(stored.items.map((item) => [item.offset, item.payload]));
+      for (const m of parsed) expect(m?.payload).toBe(byOffset.get(m!.position.offset));
+      expect(elsewhere).toEqual([]);
+      // Another topic's channel is refused before anything is stored.
+      await expect(a.append('chan', 'misrouted', { channel: keys.topic('other').channel })).rejects.toThrow(/own channel/);
+      expect(await a.position('chan')).toEqual({ offset: 42, epoch: last.epoch });
+    });
+  });
+}
