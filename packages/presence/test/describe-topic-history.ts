@@ -36,40 +36,29 @@ export function describeTopicHistory(name: string, setup: () => Promise<TopicHis
       const start = await history.position('chan');
       expect(start.offset).toBe(0);
       expect(start.epoch).toMatch(/^[0-9a-f]{16}$/);
+      expect(start.tag).toBe('');
       const positions = await appendAll(history, 'chan', payloads(5));
-      expect(positions).toEqual([1, 2, 3, 4, 5].map((offset) => ({ offset, epoch: start.epoch })));
-      expect(await history.position('chan')).toEqual({ offset: 5, epoch: start.epoch });
+      expect(positions).toEqual(
+        [1, 2, 3, 4, 5].map((offset) => ({ offset, epoch: start.epoch, tag: expect.stringMatching(/^[0-9a-f]{16}$/) })),
+      );
+      expect(new Set(positions.map((p) => p.tag)).size).toBe(5);
+      expect(await history.position('chan')).toEqual(positions[4]);
     });
 
     it('gives exactly the entries after a position, in order, with the position to go on from', async () => {
       const history = await (await setup()).history();
       const start = await history.position('chan');
-      await appendAll(history, 'chan', ['a', 'b\u001fwith separator', '', 'd']);
+      const p = await appendAll(history, 'chan', ['a', 'b\u001fwith separator', '', 'd']);
+      const item = (i: number, payload: string) => ({ offset: i + 1, tag: p[i]!.tag, payload });
       const all = await history.since('chan', start, 10);
       expect(all).toEqual({
         ok: true,
-        items: [
-          { offset: 1, payload: 'a' },
-          { offset: 2, payload: 'b\u001fwith separator' },
-          { offset: 3, payload: '' },
-          { offset: 4, payload: 'd' },
-        ],
-        position: { offset: 4, epoch: start.epoch },
+        items: [item(0, 'a'), item(1, 'b\u001fwith separator'), item(2, ''), item(3, 'd')],
+        position: p[3],
       });
-      expect(await history.since('chan', { offset: 2, epoch: start.epoch }, 2)).toEqual({
-        ok: true,
-        items: [
-          { offset: 3, payload: '' },
-          { offset: 4, payload: 'd' },
-        ],
-        position: { offset: 4, epoch: start.epoch },
-      });
+      expect(await history.since('chan', p[1]!, 2)).toEqual({ ok: true, items: [item(2, ''), item(3, 'd')], position: p[3] });
       // Up to date: nothing missed.
-      expect(await history.since('chan', { offset: 4, epoch: start.epoch }, 1)).toEqual({
-        ok: true,
-        items: [],
-        position: { offset: 4, epoch: start.epoch },
-      });
+      expect(await history.since('chan', p[3]!, 1)).toEqual({ ok: true, items: [], position: p[3] });
       // Round trip: a position from since() reads on, seeing only what came after it.
       if (!all.ok) throw new Error('unreachable');
       await history.append('chan', 'e');
@@ -80,28 +69,29 @@ export function describeTopicHistory(name: string, setup: () => Promise<TopicHis
       const history = await (await setup()).history();
       const [, , third] = await appendAll(history, 'chan', payloads(3));
       const epoch = third!.epoch;
-      expect(await history.since('chan', { offset: 4, epoch }, 10)).toEqual({ ok: false, reason: 'ahead' });
-      expect(await history.since('chan', { offset: 0, epoch }, 2)).toEqual({ ok: false, reason: 'too-many' });
-      expect(await history.since('chan', { offset: 0, epoch }, 3)).toMatchObject({
+      expect(await history.since('chan', { offset: 4, epoch, tag: third!.tag }, 10)).toEqual({ ok: false, reason: 'ahead' });
+      expect(await history.since('chan', { offset: 0, epoch, tag: '' }, 2)).toEqual({ ok: false, reason: 'too-many' });
+      expect(await history.since('chan', { offset: 0, epoch, tag: '' }, 3)).toMatchObject({
         ok: true,
         items: payloads(3).map((payload, i) => ({ offset: i + 1, payload })),
       });
     });
 
-    it('keeps exactly the newest maxMessagesPerTopic entries: older positions are refused as trimmed', async () => {
+    it('serves a reader at most maxMessagesPerTopic entries behind: one further behind is refused as trimmed', async () => {
       const cap = 10;
       const history = await (await setup()).history({ maxMessagesPerTopic: cap });
       const start = await history.position('chan');
-      await appendAll(history, 'chan', payloads(cap + 5));
+      const p = await appendAll(history, 'chan', payloads(cap + 5));
       expect(await history.since('chan', start, 1000)).toEqual({ ok: false, reason: 'trimmed' });
-      expect(await history.since('chan', { offset: 4, epoch: start.epoch }, 1000)).toEqual({ ok: false, reason: 'trimmed' });
-      const kept = await history.since('chan', { offset: 5, epoch: start.epoch }, 1000);
+      // Offset 4 is cap + 1 behind the top (15).
+      expect(await history.since('chan', p[3]!, 1000)).toEqual({ ok: false, reason: 'trimmed' });
+      const kept = await history.since('chan', p[4]!, 1000);
       expect(kept).toEqual({
         ok: true,
         items: payloads(cap + 5)
           .slice(5)
-          .map((payload, i) => ({ offset: 6 + i, payload })),
-        position: { offset: cap + 5, epoch: start.epoch },
+          .map((payload, i) => ({ offset: 6 + i, tag: p[5 + i]!.tag, payload })),
+        position: p[cap + 4],
       });
     });
 
@@ -111,11 +101,11 @@ export function describeTopicHistory(name: string, setup: () => Promise<TopicHis
       const history = await fixture.history({ windowMs });
       const [first] = await appendAll(history, 'idle', ['x', 'y']);
       await fixture.outlive('idle', windowMs);
-      expect(await history.since('idle', { offset: 0, epoch: first!.epoch }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      expect(await history.since('idle', { offset: 0, epoch: first!.epoch, tag: '' }, 10)).toEqual({ ok: false, reason: 'epoch' });
       const fresh = await history.position('idle');
       expect(fresh.offset).toBe(0);
       expect(fresh.epoch).not.toBe(first!.epoch);
-      expect(await history.append('idle', 'z')).toEqual({ offset: 1, epoch: fresh.epoch });
+      expect(await history.append('idle', 'z')).toMatchObject({ offset: 1, epoch: fresh.epoch });
     });
 
     it('starts a new epoch after the history is lost, and refuses every position of the old one', async () => {
@@ -128,10 +118,10 @@ export function describeTopicHistory(name: string, setup: () => Promise<TopicHis
       const after = await history.append('chan', 'again');
       expect(after.offset).toBe(1);
       expect(after.epoch).not.toBe(old);
-      expect(await history.since('chan', { offset: 0, epoch: old }, 10)).toEqual({ ok: false, reason: 'epoch' });
-      expect(await history.since('chan', { offset: 3, epoch: old }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      expect(await history.since('chan', { offset: 0, epoch: old, tag: '' }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      expect(await history.since('chan', before[2]!, 10)).toEqual({ ok: false, reason: 'epoch' });
       await fixture.wipe();
-      expect(await history.since('chan', { offset: 1, epoch: after.epoch }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      expect(await history.since('chan', after, 10)).toEqual({ ok: false, reason: 'epoch' });
       expect((await history.position('chan')).epoch).not.toBe(after.epoch);
     });
 
@@ -153,17 +143,26 @@ export function describeTopicHistory(name: string, setup: () => Promise<TopicHis
       for (const item of all.items) expect(item.payload).toBe(told.get(item.offset));
     });
 
+    it('refuses a position whose entry is another message than the one the reader has (epoch)', async () => {
+      const history = await (await setup()).history();
+      const p = await appendAll(history, 'chan', payloads(5));
+      // The offset and epoch of a held entry with another tag: what a reader of a message a failover lost holds.
+      expect(await history.since('chan', { ...p[2]!, tag: 'ffffffffffffffff' }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      expect(await history.since('chan', { ...p[4]!, tag: '' }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      expect(await history.since('chan', p[2]!, 10)).toMatchObject({ ok: true, items: [{ offset: 4 }, { offset: 5 }] });
+    });
+
     it('keeps topics independent', async () => {
       const history = await (await setup()).history({ maxMessagesPerTopic: 3 });
       const one = await history.position('one');
       const two = await history.position('two');
       await appendAll(history, 'one', payloads(5, 'one-'));
       await appendAll(history, 'two', payloads(2, 'two-'));
-      expect(await history.position('two')).toEqual({ offset: 2, epoch: two.epoch });
+      expect(await history.position('two')).toMatchObject({ offset: 2, epoch: two.epoch });
       expect(await history.since('two', two, 10)).toMatchObject({ ok: true, items: [{ payload: 'two-1' }, { payload: 'two-2' }] });
       expect(await history.since('one', one, 10)).toEqual({ ok: false, reason: 'trimmed' });
       // A position of one topic means nothing in another.
-      expect(await history.since('two', { offset: 0, epoch: one.epoch }, 10)).toEqual({ ok: false, reason: 'epoch' });
+      expect(await history.since('two', { offset: 0, epoch: one.epoch, tag: '' }, 10)).toEqual({ ok: false, reason: 'epoch' });
     });
 
     it('publishes each appended message once, in offset order, with its position, on the topic’s channel', async () => {
@@ -186,14 +185,17 @@ export function describeTopicHistory(name: string, setup: () => Promise<TopicHis
       expect(parsed.some((m) => m?.payload === 'quiet')).toBe(false);
       expect(quiet.offset).toBe(41);
       // What was published is what was stored under the same offsets.
-      const stored = await a.since('chan', { offset: 0, epoch: last.epoch }, 100);
+      const stored = await a.since('chan', { offset: 0, epoch: last.epoch, tag: '' }, 100);
       if (!stored.ok) throw new Error(`refused: ${stored.reason}`);
-      const byOffset = new Map(stored.items.map((item) => [item.offset, item.payload]));
-      for (const m of parsed) expect(m?.payload).toBe(byOffset.get(m!.position.offset));
+      const byOffset = new Map(stored.items.map((item) => [item.offset, item]));
+      for (const m of parsed) {
+        expect(m?.payload).toBe(byOffset.get(m!.position.offset)?.payload);
+        expect(m?.position.tag).toBe(byOffset.get(m!.position.offset)?.tag);
+      }
       expect(elsewhere).toEqual([]);
       // Another topic's channel is refused before anything is stored.
       await expect(a.append('chan', 'misrouted', { channel: keys.topic('other').channel })).rejects.toThrow(/own channel/);
-      expect(await a.position('chan')).toEqual({ offset: 42, epoch: last.epoch });
+      expect(await a.position('chan')).toEqual(last);
     });
   });
 }

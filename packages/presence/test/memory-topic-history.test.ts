@@ -47,11 +47,11 @@ describe('MemoryTopicHistory window', () => {
     nowMs = 999;
     await history.append('chan', 'b');
     nowMs = 1998;
-    expect(await history.since('chan', { offset: 0, epoch: first.epoch }, 10)).toMatchObject({
+    expect(await history.since('chan', { offset: 0, epoch: first.epoch, tag: '' }, 10)).toMatchObject({
       ok: true,
       items: [{ offset: 1 }, { offset: 2 }],
     });
     nowMs = 1999;
-    expect(await history.since('chan', { offset: 0, epoch: first.epoch }, 10)).toEqual({ ok: false, reason: 'epoch' });
+    expect(await history.since('chan', { offset: 0, epoch: first.epoch, tag: '' }, 10)).toEqual({ ok: false, reason: 'epoch' });
   });
 });

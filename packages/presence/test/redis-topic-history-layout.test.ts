@@ -101,8 +101,8 @@ describe('RedisTopicHistory key layout and cost', () => {
       expect(ttl, key).toBeGreaterThan(0);
       expect(ttl, key).toBeLessThanOrEqual(windowMs);
     }
-    // Exact trimming ("MAXLEN", not "MAXLEN ~"): since() depends on it.
-    expect(await admin.xlen(keys.topic('busy').stream)).toBe(cap);
+    // Exact trimming ("MAXLEN", not "MAXLEN ~"): since() depends on it. The cap, plus the entry a reader stands on.
+    expect(await admin.xlen(keys.topic('busy').stream)).toBe(cap + 1);
     expect(await admin.hget(keys.topic('busy').meta, 'top')).toBe(String(cap + 100));
   });
 
@@ -134,35 +134,70 @@ describe('RedisTopicHistory key layout and cost', () => {
     const history = historyOn(url, prefix);
     const { meta, stream } = historyKeys(prefix).topic('chan');
     const start = await history.position('chan');
-    for (let i = 1; i <= 5; i++) await history.append('chan', `m${i}`);
-    const at = (offset: number): { offset: number; epoch: string } => ({ offset, epoch: start.epoch });
+    const p = [start];
+    for (let i = 1; i <= 5; i++) p.push(await history.append('chan', `m${i}`));
 
-    // An entry gone from the middle: nothing that would span it is answered.
+    // An entry gone from the middle: nothing that would span it, or stand on it, is answered.
     await admin.xdel(stream, '3-1');
-    expect(await history.since('chan', at(0), 10)).toEqual({ ok: false, reason: 'trimmed' });
-    expect(await history.since('chan', at(1), 10)).toEqual({ ok: false, reason: 'trimmed' });
-    expect(await history.since('chan', at(3), 10)).toMatchObject({ ok: true, items: [{ offset: 4 }, { offset: 5 }] });
+    expect(await history.since('chan', p[0]!, 10)).toEqual({ ok: false, reason: 'trimmed' });
+    expect(await history.since('chan', p[1]!, 10)).toEqual({ ok: false, reason: 'trimmed' });
+    expect(await history.since('chan', p[3]!, 10)).toEqual({ ok: false, reason: 'trimmed' });
+    expect(await history.since('chan', p[4]!, 10)).toMatchObject({ ok: true, items: [{ offset: 5 }] });
 
-    // The stream evicted, the hash kept: offsets go on, what was lost is refused.
+    // The stream evicted, the hash kept: offsets go on, and no position can be checked against an entry any more.
     await admin.del(stream);
-    expect(await history.since('chan', at(2), 10)).toEqual({ ok: false, reason: 'trimmed' });
-    expect(await history.since('chan', at(5), 10)).toEqual({ ok: true, items: [], position: at(5) });
-    expect(await history.append('chan', 'm6')).toEqual(at(6));
-    expect(await history.since('chan', at(4), 10)).toEqual({ ok: false, reason: 'trimmed' });
-    expect(await history.since('chan', at(5), 10)).toEqual({ ok: true, items: [{ offset: 6, payload: 'm6' }], position: at(6) });
+    expect(await history.since('chan', p[2]!, 10)).toEqual({ ok: false, reason: 'trimmed' });
+    expect(await history.since('chan', p[5]!, 10)).toEqual({ ok: false, reason: 'trimmed' });
+    const sixth = await history.append('chan', 'm6');
+    expect(sixth).toMatchObject({ offset: 6, epoch: start.epoch });
+    expect(await history.since('chan', p[5]!, 10)).toEqual({ ok: false, reason: 'trimmed' });
+    expect(await history.since('chan', sixth, 10)).toEqual({ ok: true, items: [], position: sixth });
 
     // The hash lost, the stream kept: a new epoch, and the old entries are no part of it.
     await admin.del(meta);
-    expect(await history.since('chan', at(5), 10)).toEqual({ ok: false, reason: 'epoch' });
+    expect(await history.since('chan', sixth, 10)).toEqual({ ok: false, reason: 'epoch' });
     const fresh = await history.append('chan', 'n1');
     expect(fresh.offset).toBe(1);
     expect(fresh.epoch).not.toBe(start.epoch);
-    expect(await history.since('chan', { offset: 0, epoch: fresh.epoch }, 10)).toEqual({
+    expect(await history.since('chan', { offset: 0, epoch: fresh.epoch, tag: '' }, 10)).toEqual({
       ok: true,
-      items: [{ offset: 1, payload: 'n1' }],
+      items: [{ offset: 1, tag: fresh.tag, payload: 'n1' }],
       position: fresh,
     });
     expect(await admin.xlen(stream)).toBe(1);
+  });
+
+  it('a failover that lost the last appends hands their offsets out again: a reader of a lost message is refused, never served a gap', async () => {
+    const { url, admin } = await privateRedis();
+    const prefix = uniqueKeyPrefix('history-failover');
+    const history = historyOn(url, prefix);
+    const { meta, stream } = historyKeys(prefix).topic('chan');
+    const p = [await history.position('chan')];
+    for (let i = 1; i <= 5; i++) p.push(await history.append('chan', `m${i}`));
+    // What the promoted replica has: the history as it was after the third append (same epoch, top 3).
+    // (Rebuilt rather than XDELed: a replica that never had 4 and 5 has a stream whose last id is 3-1.)
+    const kept = await admin.xrange(stream, '-', '3-1');
+    await admin.del(stream);
+    for (const [id, fields] of kept) await admin.xadd(stream, id, ...fields);
+    await admin.hset(meta, 'top', 3);
+    // Before the top passes the lost offsets: ahead.
+    expect(await history.since('chan', p[5]!, 10)).toEqual({ ok: false, reason: 'ahead' });
+    // Two new messages get offsets 4 and 5 again, with other tags.
+    const again = [await history.append('chan', 'n4'), await history.append('chan', 'n5')];
+    expect(again.map((x) => x.offset)).toEqual([4, 5]);
+    expect(again[1]!.epoch).toBe(p[5]!.epoch);
+    // A reader who had m4 or m5 (lost) is refused: it never received n4 and n5, and is not told it did.
+    expect(await history.since('chan', p[5]!, 10)).toEqual({ ok: false, reason: 'epoch' });
+    expect(await history.since('chan', p[4]!, 10)).toEqual({ ok: false, reason: 'epoch' });
+    // A reader who stood on m3 (kept) gets exactly the new messages.
+    expect(await history.since('chan', p[3]!, 10)).toEqual({
+      ok: true,
+      items: [
+        { offset: 4, tag: again[0]!.tag, payload: 'n4' },
+        { offset: 5, tag: again[1]!.tag, payload: 'n5' },
+      ],
+      position: again[1],
+    });
   });
 
   it('moves the expiry of both keys on with every append', async () => {

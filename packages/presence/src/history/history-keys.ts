@@ -22,7 +22,7 @@ export type HistoryChannel = string & { readonly [historyChannelBrand]: true };
 export interface TopicHistoryKeys {
   /** Hash: `epoch` (the history's random id) and `top` (the offset of the last append). */
   readonly meta: string;
-  /** Stream: one entry per append, id `<offset>-1`, field `p` = the payload; capped in length. */
+  /** Stream: one entry per append, id `<offset>-1`, fields `t` = its random tag and `p` = the payload; capped in length. */
   readonly stream: string;
   /** Sharded pub/sub channel carrying each appended payload with its offset and epoch. */
   readonly channel: HistoryChannel;

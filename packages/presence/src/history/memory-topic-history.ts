@@ -16,7 +16,7 @@ export interface MemoryTopicHistoryOptions extends TopicHistoryLimits {
 interface TopicState {
   epoch: string;
   top: number;
-  /** The newest entries, oldest first, at most the cap. */
+  /** The newest entries, oldest first: at most the cap + 1 (the entry a reader stands on, and the cap after it). */
   items: HistoryItem[];
   expiresAtMs: number;
 }
@@ -65,6 +65,12 @@ export class MemoryTopicHistory implements TopicHistory {
     return state;
   }
 
+  /** The tag of the entry held at `offset`, if it is held. */
+  private tagAt(state: TopicState, offset: number): string | undefined {
+    const first = state.items[0];
+    return first === undefined ? undefined : state.items[offset - first.offset]?.tag;
+  }
+
   append(topic: string, payload: string, publish?: { channel: HistoryChannel }): Promise<Position> {
     const channel = this.keys.topic(topic).channel;
     if (publish !== undefined && publish.channel !== channel) {
@@ -72,17 +78,19 @@ export class MemoryTopicHistory implements TopicHistory {
     }
     const state = this.createOrGet(topic);
     state.top += 1;
-    state.items.push({ offset: state.top, payload });
-    if (state.items.length > this.maxMessagesPerTopic) state.items.splice(0, state.items.length - this.maxMessagesPerTopic);
+    const tag = randomBytes(8).toString('hex');
+    state.items.push({ offset: state.top, tag, payload });
+    const kept = this.maxMessagesPerTopic + 1;
+    if (state.items.length > kept) state.items.splice(0, state.items.length - kept);
     state.expiresAtMs = this.now() + this.windowMs;
-    const position = { offset: state.top, epoch: state.epoch };
+    const position = { offset: state.top, epoch: state.epoch, tag };
     if (publish !== undefined) this.onPublish?.(channel, formatHistoryMessage(position, payload));
     return Promise.resolve(position);
   }
 
   position(topic: string): Promise<Position> {
     const state = this.createOrGet(topic);
-    return Promise.resolve({ offset: state.top, epoch: state.epoch });
+    return Promise.resolve({ offset: state.top, epoch: state.epoch, tag: this.tagAt(state, state.top) ?? '' });
   }
 
   since(topic: string, from: Position, limit: number): Promise<SinceResult> {
@@ -90,8 +98,13 @@ export class MemoryTopicHistory implements TopicHistory {
     const state = this.live(topic);
     // Same checks in the same order as history-since.lua.
     if (state === undefined || state.epoch !== from.epoch) return Promise.resolve({ ok: false, reason: 'epoch' });
-    const position = { offset: state.top, epoch: state.epoch };
+    const position = { offset: state.top, epoch: state.epoch, tag: this.tagAt(state, state.top) ?? '' };
     if (from.offset > state.top) return Promise.resolve({ ok: false, reason: 'ahead' });
+    if (from.offset > 0) {
+      const tag = this.tagAt(state, from.offset);
+      if (tag === undefined) return Promise.resolve({ ok: false, reason: 'trimmed' });
+      if (tag !== from.tag) return Promise.resolve({ ok: false, reason: 'epoch' });
+    }
     if (from.offset === state.top) return Promise.resolve({ ok: true, items: [], position });
     const oldest = state.items[0];
     if (oldest === undefined || oldest.offset > from.offset + 1) return Promise.resolve({ ok: false, reason: 'trimmed' });

@@ -16,13 +16,17 @@ type ScriptArg = string | number;
 
 interface HistoryCommands {
   historyAppend(meta: string, stream: string, ...argv: ScriptArg[]): Promise<[number, string]>;
-  historyPosition(meta: string, ...argv: ScriptArg[]): Promise<[number, string]>;
-  historySince(meta: string, stream: string, ...argv: ScriptArg[]): Promise<[0, string] | [1, string, number, ...(number | string)[]]>;
+  historyPosition(meta: string, stream: string, ...argv: ScriptArg[]): Promise<[number, string, string]>;
+  historySince(
+    meta: string,
+    stream: string,
+    ...argv: ScriptArg[]
+  ): Promise<[0, string] | [1, string, number, string, ...(number | string)[]]>;
 }
 
 const SCRIPTS = {
   historyAppend: { file: 'history-append', keys: 2 },
-  historyPosition: { file: 'history-position', keys: 1 },
+  historyPosition: { file: 'history-position', keys: 2 },
   historySince: { file: 'history-since', keys: 2 },
 } as const;
 
@@ -42,6 +46,8 @@ function withHistoryCommands(client: RedisCommandClient): RedisCommandClient & H
 
 /** A fresh candidate epoch: used only if the topic has none, so a history lost in Redis comes back under a new one. */
 const newEpoch = (): string => randomBytes(8).toString('hex');
+/** An entry's tag: 64 random bits, so two messages a failover gave one offset are told apart (a clash has odds of 2^-64). */
+const newTag = (): string => randomBytes(8).toString('hex');
 
 /**
  * Topic history in Redis (see `../../lua/README.md`): per topic a hash
@@ -73,32 +79,37 @@ export class RedisTopicHistory implements TopicHistory {
     if (publish !== undefined && publish.channel !== keys.channel) {
       throw new RangeError(`append publishes only on the topic's own channel`);
     }
+    const tag = newTag();
     const [offset, epoch] = await this.redis.historyAppend(
       keys.meta,
       keys.stream,
       newEpoch(),
-      this.maxMessagesPerTopic,
+      // The entry a reader stands on, and the cap after it.
+      this.maxMessagesPerTopic + 1,
       this.windowMs,
       publish === undefined ? '0' : '1',
       keys.channel,
       payload,
+      tag,
     );
-    return { offset, epoch };
+    return { offset, epoch, tag };
   }
 
   async position(topic: string): Promise<Position> {
-    const [offset, epoch] = await this.redis.historyPosition(this.keys.topic(topic).meta, newEpoch(), this.windowMs);
-    return { offset, epoch };
+    const keys = this.keys.topic(topic);
+    const [offset, epoch, tag] = await this.redis.historyPosition(keys.meta, keys.stream, newEpoch(), this.windowMs);
+    return { offset, epoch, tag };
   }
 
   async since(topic: string, from: Position, limit: number): Promise<SinceResult> {
     checkSinceArguments(from, limit);
     const keys = this.keys.topic(topic);
-    const reply = await this.redis.historySince(keys.meta, keys.stream, from.epoch, from.offset, limit);
+    const reply = await this.redis.historySince(keys.meta, keys.stream, from.epoch, from.offset, from.tag, limit);
     if (reply[0] === 0) return { ok: false, reason: reply[1] as 'epoch' | 'trimmed' | 'too-many' | 'ahead' };
-    const [, epoch, top, ...flat] = reply;
+    const [, epoch, top, topTag, ...flat] = reply;
     const items = [];
-    for (let i = 0; i < flat.length; i += 2) items.push({ offset: Number(flat[i]), payload: String(flat[i + 1]) });
-    return { ok: true, items, position: { offset: top, epoch } };
+    for (let i = 0; i < flat.length; i += 3)
+      items.push({ offset: Number(flat[i]), tag: String(flat[i + 1]), payload: String(flat[i + 2]) });
+    return { ok: true, items, position: { offset: top, epoch, tag: topTag } };
   }
 }

@@ -8,28 +8,33 @@ import type { HistoryChannel } from './history-keys.js';
  * topic idle) comes back under a new epoch, so a position of the old one is
  * refused instead of silently read against different offsets.
  *
- * Not yet covered (to close before recovery is wired, issue 11): a failover
- * that loses only the latest appends keeps the epoch, and the offsets it lost
- * are handed out again to new messages. A position past the new top is
- * refused `ahead` only until the top passes it; after that `since` would
- * skip the re-used offsets. The plan: a random tag per entry, carried in the
- * position and checked against the entry at `offset` by `since`.
+ * A failover that loses only the latest appends keeps the epoch and hands
+ * the lost offsets out again: the tag tells the two entries at one offset
+ * apart. A position past the new top is refused `ahead`; once the top has
+ * passed it, the entry at its offset has another tag and it is refused `epoch`.
  */
 export interface Position {
   offset: number;
   epoch: string;
+  /**
+   * The random tag of the entry at `offset` ('' at offset 0). `since` checks
+   * it against the entry it holds there, so offsets that a failover lost and
+   * handed out again to other messages are refused (`epoch`), not skipped.
+   */
+  tag: string;
 }
 
 export interface HistoryItem {
   offset: number;
+  tag: string;
   payload: string;
 }
 
 /** Why `since` could not give every message after a position (never a partial answer). */
 export type SinceRefusal =
-  /** The topic's history is not the one the position was taken in (or it is gone). */
+  /** The topic's history is not the one the position was taken in: gone, or its entry at the position's offset is another message. */
   | 'epoch'
-  /** Entries after the position were trimmed by the cap, or expired. */
+  /** The entry at the position, or entries after it, were trimmed by the cap, or expired. */
   | 'trimmed'
   /** More than `limit` entries would be returned. */
   | 'too-many'
@@ -45,8 +50,9 @@ export type SinceResult = { ok: true; items: HistoryItem[]; position: Position }
  * Guarantees:
  * - Each append gets the topic's next offset: 1 for the first of an epoch,
  *   then +1 each, with no gap and no repeat, whichever node appends.
- * - A topic keeps at most `maxMessagesPerTopic` entries (the newest), and
- *   nothing of a topic outlives `windowMs` after its last append.
+ * - A reader at most `maxMessagesPerTopic` entries behind the top is served
+ *   (a topic keeps that many plus the one a reader stands on), and nothing
+ *   of a topic outlives `windowMs` after its last append.
  * - `since` answers `ok` only with every entry after the position, in
  *   order; otherwise it refuses with a reason. Never a silent gap.
  * - Payloads are stored as given: bounding their size is the caller's
@@ -58,7 +64,7 @@ export interface TopicHistory {
    * Appends `payload` and returns its position. With `publish`, the payload
    * is also published, in the same atomic step, on the topic's own channel
    * (`historyKeys(prefix).topic(topic).channel`, refused otherwise) as
-   * `<offset>\x1f<epoch>\x1f<payload>` (see `parseHistoryMessage`), so
+   * `<offset>\x1f<epoch>\x1f<tag>\x1f<payload>` (see `parseHistoryMessage`), so
    * subscribers receive each message once, in offset order.
    */
   append(topic: string, payload: string, publish?: { channel: HistoryChannel }): Promise<Position>;
