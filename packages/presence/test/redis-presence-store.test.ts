@@ -1,7 +1,8 @@
 import { beforeAll, describe, onTestFinished } from 'vitest';
-import { Cluster, Redis } from 'ioredis';
-import { registerTeardown, startRedisCluster, startRedisSentinelSet, startTestRedis, uniqueKeyPrefix } from '@realtime/testing';
+import { Cluster } from 'ioredis';
+import { uniqueKeyPrefix } from '@realtime/testing';
 import { RedisPresenceStore, type PresenceStore } from '../src/index.js';
+import { REDIS_TOPOLOGIES, type TopologyClient } from './redis-topologies.js';
 import { describePresenceStore } from './describe-presence-store.js';
 
 /**
@@ -10,31 +11,14 @@ import { describePresenceStore } from './describe-presence-store.js';
  * name), and a Redis Cluster of 3 masters + 3 replicas (Cluster clients;
  * the subscriber with one sharded subscriber per master, as the server's).
  */
-type Client = Redis | Cluster;
-const topologies: Record<string, () => Promise<(role: 'commands' | 'subscriber') => Client>> = {
-  standalone: async () => {
-    const redis = await startTestRedis();
-    registerTeardown(() => redis.stop());
-    return () => new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  },
-  sentinel: async () => {
-    const set = await startRedisSentinelSet();
-    return () => new Redis({ sentinels: [...set.sentinels], name: set.masterName, lazyConnect: true, maxRetriesPerRequest: 1 });
-  },
-  cluster: async () => {
-    const redis = await startRedisCluster();
-    return (role) =>
-      new Cluster([...redis.seeds], { lazyConnect: true, shardedSubscribers: role === 'subscriber', redisOptions: { maxRetriesPerRequest: 1 } });
-  },
-};
-
-describe.each(Object.keys(topologies))('on %s Redis', (topology) => {
-  let newClient: (role: 'commands' | 'subscriber') => Client;
+describe.each(Object.keys(REDIS_TOPOLOGIES) as (keyof typeof REDIS_TOPOLOGIES)[])('on %s Redis', (topology) => {
+  let newClient: (role: 'commands' | 'subscriber') => TopologyClient;
   beforeAll(async () => {
-    newClient = await topologies[topology]!();
+    const running = await REDIS_TOPOLOGIES[topology]();
+    newClient = (role) => running.client(role);
   });
 
-  function connect(role: 'commands' | 'subscriber' = 'commands'): Client {
+  function connect(role: 'commands' | 'subscriber' = 'commands'): TopologyClient {
     const client = newClient(role);
     onTestFinished(() => {
       client.disconnect();

@@ -1,16 +1,8 @@
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { Cluster, Redis } from 'ioredis';
-import {
-  keySlot,
-  pollUntil,
-  registerTeardown,
-  startRedisCluster,
-  startRedisSentinelSet,
-  startTestRedis,
-  uniqueKeyPrefix,
-  type RedisCluster,
-} from '@realtime/testing';
+import { Cluster } from 'ioredis';
+import { keySlot, pollUntil, uniqueKeyPrefix, type RedisCluster } from '@realtime/testing';
 import { RedisTopicHistory, historyKeys, parseHistoryMessage } from '../src/index.js';
+import { REDIS_TOPOLOGIES, type TopologyClient } from './redis-topologies.js';
 import { describeTopicHistory } from './describe-topic-history.js';
 
 /**
@@ -18,37 +10,17 @@ import { describeTopicHistory } from './describe-topic-history.js';
  * standalone, a Sentinel set, and a Redis Cluster of 3 masters + 3 replicas
  * (the subscriber with one sharded subscriber per master, as the server's).
  */
-type Client = Redis | Cluster;
 let cluster: RedisCluster | undefined;
-const topologies: Record<string, () => Promise<(role: 'commands' | 'subscriber') => Client>> = {
-  standalone: async () => {
-    const redis = await startTestRedis();
-    registerTeardown(() => redis.stop());
-    return () => new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  },
-  sentinel: async () => {
-    const set = await startRedisSentinelSet();
-    return () => new Redis({ sentinels: [...set.sentinels], name: set.masterName, lazyConnect: true, maxRetriesPerRequest: 1 });
-  },
-  cluster: async () => {
-    const redis = await startRedisCluster();
-    cluster = redis;
-    return (role) =>
-      new Cluster([...redis.seeds], {
-        lazyConnect: true,
-        shardedSubscribers: role === 'subscriber',
-        redisOptions: { maxRetriesPerRequest: 1 },
-      });
-  },
-};
 
-describe.each(Object.keys(topologies))('on %s Redis', (topology) => {
-  let newClient: (role: 'commands' | 'subscriber') => Client;
+describe.each(Object.keys(REDIS_TOPOLOGIES) as (keyof typeof REDIS_TOPOLOGIES)[])('on %s Redis', (topology) => {
+  let newClient: (role: 'commands' | 'subscriber') => TopologyClient;
   beforeAll(async () => {
-    newClient = await topologies[topology]!();
+    const running = await REDIS_TOPOLOGIES[topology]();
+    newClient = (role) => running.client(role);
+    cluster = running.cluster;
   });
 
-  async function connect(role: 'commands' | 'subscriber' = 'commands'): Promise<Client> {
+  async function connect(role: 'commands' | 'subscriber' = 'commands'): Promise<TopologyClient> {
     const client = newClient(role);
     onTestFinished(() => {
       client.disconnect();
