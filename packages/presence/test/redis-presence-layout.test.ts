@@ -218,6 +218,10 @@ describe('RedisPresenceStore key layout and traffic', () => {
     process.stdout.write(`widest call: ${widest} arguments\n`);
     // 500 entries per chunk, 2 arguments each; HSCAN's COUNT is a hint (it returns whole buckets): at most twice that.
     expect(widest).toBeLessThanOrEqual(2 * 2 * 500 + 10);
-    expect(longest[2] / 1000).toBeLessThan(250);
+    // Measured in full CI runs on 2 cores: p99.9 7.6-13 ms; the longest call 32-260 ms, each time one small
+    // topic's script whose Redis was preempted (a single descheduling, not the work it did). The tail is held
+    // at p99.9, robust to one preemption; the longest only far below the one-call reap's seconds.
+    expect(p999 / 1000).toBeLessThan(50);
+    expect(longest[2] / 1000).toBeLessThan(1000);
   }, 90_000);
 });
