@@ -35,6 +35,8 @@ import type { RealtimeServer } from './socket-types.js';
 import { createRevocationList } from './auth/create-revocation-list.js';
 import { connectionRevoker, type ConnectionRevoker } from './connection-revoker.js';
 import { UserConnections } from './user-connections.js';
+import { adapterBroadcaster } from './recovery/topic-broadcaster.js';
+import { createTopicDelivery } from './recovery/topic-delivery.js';
 
 /** The window of HANDSHAKE_RATE_PER_IP. */
 const HANDSHAKE_WINDOW_MS = 10_000;
@@ -291,9 +293,13 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   io.engine.on('connection', () => metrics.engineSessionsOpened.inc());
   io.engine.use(originCheckedOnSessionRequests(config.corsOrigins, (origin) => originRefusals.refused(origin)));
   instrumentNode(io, metrics);
+  // RECOVERY_WINDOW_MS: topic events go through the history (stored and published in one script), else through the adapter.
+  const delivery = config.recoveryWindowMs > 0 ? createTopicDelivery(config, io, redis, metrics, logger) : undefined;
+  const broadcaster = delivery?.broadcaster ?? adapterBroadcaster(io);
   const presence = new NodePresence({
     io,
     store,
+    broadcaster,
     logger,
     metrics,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
@@ -305,14 +311,17 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   });
   presenceRef = presence;
   const rooms =
-    redis !== undefined && config.adapterMode === 'sharded'
-      ? roomSubscriptions(io, redis.subscriber, adapterChannelPrefix(config))
-      : ALWAYS_SUBSCRIBED;
+    delivery !== undefined
+      ? delivery.rooms
+      : redis !== undefined && config.adapterMode === 'sharded'
+        ? roomSubscriptions(io, redis.subscriber, adapterChannelPrefix(config))
+        : ALWAYS_SUBSCRIBED;
   const connectionSlots = createConnectionSlots(config, redis, metrics, logger);
   registerSocketHandlers({
     io,
     presence,
     rooms,
+    broadcaster,
     config,
     metrics,
     logger,
@@ -330,7 +339,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   });
   const stopWatchingSlowConsumers = watchSlowConsumers(io, metrics, config.maxBufferedBytes);
   publishRef = apiPublisher({
-    io,
+    broadcaster,
     limits,
     idempotency: redis === undefined ? memoryIdempotency() : redisIdempotency(redis.commands, config.redisKeyPrefix),
     brokerAvailable: () => redis === undefined || redis.publisher.status === 'ready',
@@ -344,6 +353,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     recoverSubscriptions({
       sources: [
         // Our count channels, and (sharded mode) the adapter's room channels, subscribed again at their slots' owners.
+        // With recovery on, `rooms` is the history feed: its channels are subscribed again too.
         { subscriber: connections.shardedSubscriber, resubscribe: () => Promise.all([resubscribed.start(), rooms.reconfirm()]) },
         // The adapter's own connection (standalone, Sentinel): a PING answered after ioredis's resubscription.
         ...(connections.subscriber === connections.shardedSubscriber
@@ -390,6 +400,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       await app.close();
       await metricsApp?.close();
       await redisStore?.close();
+      await delivery?.feed.close();
       await redis?.close();
       logger.info('drained');
     })();

@@ -211,13 +211,25 @@ export function createMetrics() {
     }),
     brokerMessagesReceived: new Counter({
       name: 'realtime_broker_messages_received_total',
-      help: 'Cross-node messages this node received from Redis pub/sub, by kind: broadcast (the Socket.IO adapter) or presence (count announcements)',
+      help: 'Cross-node messages this node received from Redis pub/sub, by kind: broadcast (the Socket.IO adapter), history (topic events stored for recovery) or presence (count announcements)',
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
     publishErrors: new Counter({
       name: 'realtime_publish_errors_total',
       help: 'Cross-node publishes dropped because Redis was unreachable',
+      registers: [registry],
+    }),
+    historyAppends: new Counter({
+      name: 'realtime_history_appends_total',
+      help: 'Topic events appended to the recovery history (RECOVERY_WINDOW_MS), by result: stored, or failed (Redis could not take it; delivered to this node only, or for the API not at all)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    historyDeliveryAnomalies: new Counter({
+      name: 'realtime_history_delivery_anomalies_total',
+      help: 'History messages this node received out of line, by kind: duplicate (dropped), gap (offsets pub/sub lost, counted per message missed), malformed (dropped)',
+      labelNames: ['kind'] as const,
       registers: [registry],
     }),
     apiRequests: new Counter({

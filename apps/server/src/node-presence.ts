@@ -5,6 +5,7 @@ import { CountAnnouncer } from './count-announcer.js';
 import { joinEventOf, leaveEventOf, onlineUsersEventOf, type RelayedEnvelope } from '@realtime/protocol';
 import { decodeIdentity, encodeIdentity, leaveEnvelope, onlineUsersEnvelope, type SenderIdentity } from './envelopes.js';
 import { PresenceEventQueue } from './presence-event-queue.js';
+import type { TopicBroadcaster } from './recovery/topic-broadcaster.js';
 import type { Metrics } from './metrics.js';
 import { isTopic, parseTopic } from './topics.js';
 
@@ -13,6 +14,8 @@ export interface NodePresenceOptions {
   store: PresenceStore;
   logger: Logger;
   metrics: Metrics;
+  /** How join-* / leave-* events reach a topic's members on every node. */
+  broadcaster: TopicBroadcaster;
   heartbeatIntervalMs: number;
   presenceAnnounceIntervalMs: number;
   /** Above this many members a topic's join-* / leave-* events are not sent, only its counts. 0 = no limit. */
@@ -61,7 +64,7 @@ export class NodePresence {
       },
     });
     this.events = new PresenceEventQueue({
-      broadcast: (topic, event, envelope) => io.to(topic).emit(event, envelope),
+      broadcast: (topic, event, envelope) => void options.broadcaster.broadcast(topic, event, envelope),
     });
     this.unsubscribe = options.store.onCounts((counts) => this.offerAll(counts));
   }

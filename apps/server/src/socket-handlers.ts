@@ -24,6 +24,7 @@ import { topicLeaver } from './leave-topic.js';
 import type { Metrics } from './metrics.js';
 import type { NodePresence } from './node-presence.js';
 import type { RoomSubscriptions } from './room-subscriptions.js';
+import type { TopicBroadcaster } from './recovery/topic-broadcaster.js';
 import { allowOneSocketPerConnection } from './one-socket-per-connection.js';
 import type { ConnectionSlots } from './connection-slots.js';
 import { limitConnectionsPerUser } from './connections-per-user.js';
@@ -49,6 +50,8 @@ export interface SocketHandlerDeps {
   presence: NodePresence;
   /** When a joined topic's cross-node traffic reaches this node (sharded mode waits for Redis). */
   rooms: RoomSubscriptions;
+  /** How a member's message reaches the topic's members on every node. */
+  broadcaster: TopicBroadcaster;
   config: Config;
   metrics: Metrics;
   logger: Logger;
@@ -68,6 +71,7 @@ export function registerSocketHandlers({
   io,
   presence,
   rooms,
+  broadcaster,
   config,
   metrics,
   logger,
@@ -188,8 +192,9 @@ export function registerSocketHandlers({
 
   /**
    * The hot path: a channel message or notify-room. Membership is the
-   * socket's own rooms (no Redis); the envelope is stamped once and the
-   * adapter encodes it once per node and publishes it once.
+   * socket's own rooms (no Redis); the envelope is stamped once, and one
+   * Redis call takes it to every node (the adapter's publish, or with
+   * recovery on the history append, after which the ack means "stored").
    */
   function relay(socket: RealtimeSocket, event: string, payload: unknown, ack: AckFn | undefined, startedAt: number): void {
     const room = event === ProtocolEvent.NotifyRoom;
@@ -206,10 +211,18 @@ export function registerSocketHandlers({
     }
     const envelope = stampEnvelope(result.envelope, socket.id, new Date().toISOString(), socket.data.principal);
     rememberIdentity(socket, envelope);
-    io.to(topic).emit(event, envelope);
+    const stored = broadcaster.broadcast(topic, event, envelope);
     (room ? roomMessages : channelMessages).inc();
-    handling.message.observe(since(startedAt));
-    ack?.({ ok: true });
+    if (stored === undefined) {
+      handling.message.observe(since(startedAt));
+      ack?.({ ok: true });
+      return;
+    }
+    // Never rejects (a Redis failure delivers locally and resolves).
+    void stored.then(() => {
+      handling.message.observe(since(startedAt));
+      ack?.({ ok: true });
+    });
   }
 
   /** RATE_LIMIT_CLOSE_AFTER: a connection that keeps sending into its refusals is closed (and may reconnect after the bucket refills). */

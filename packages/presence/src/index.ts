@@ -11,3 +11,4 @@ export { historyKeys, type HistoryChannel, type HistoryKeys, type TopicHistoryKe
 export { parseHistoryMessage } from './history/history-message.js';
 export { MemoryTopicHistory, type MemoryTopicHistoryOptions } from './history/memory-topic-history.js';
 export { RedisTopicHistory, type RedisTopicHistoryOptions } from './history/redis-topic-history.js';
+export { ShardedSubscriptions } from './sharded-subscriptions.js';

@@ -16,7 +16,7 @@ import type {
 import { withPresenceCommands, type PresenceCommands, type RedisCommandClient } from './redis-scripts.js';
 import { parseCountMessage } from './count-message.js';
 import { presenceKeys, type PresenceKeys } from './presence-keys.js';
-import { CountSubscriptions } from './count-subscriptions.js';
+import { ShardedSubscriptions } from './sharded-subscriptions.js';
 import { InvalidCursorError, decodeCursor, encodeCursor, globEscape } from './listing-cursor.js';
 import { metaOfMemberValue } from './member-value.js';
 
@@ -89,7 +89,7 @@ export class RedisPresenceStore implements PresenceStore {
   private generation = `${this.incarnation}.0`;
   /** topic → this node's connections in it, as this store was told: what the count subscriptions follow. */
   private readonly local = new Map<string, Set<string>>();
-  private readonly subscriptions: CountSubscriptions;
+  private readonly subscriptions: ShardedSubscriptions;
   /** Adds and removes issued in this event-loop turn, sent together (in order). */
   private queued: QueuedOperation[] = [];
   private flushScheduled: NodeJS.Immediate | undefined;
@@ -111,7 +111,7 @@ export class RedisPresenceStore implements PresenceStore {
     this.nodeTtlMs = options.nodeTtlMs ?? 5000;
     this.restoreChunkSize = options.restoreChunkSize ?? 1000;
     this.sweepChunkSize = options.sweepChunkSize ?? 500;
-    this.subscriptions = new CountSubscriptions(this.subscriber, (topic) => this.keys.topic(topic).counts);
+    this.subscriptions = new ShardedSubscriptions(this.subscriber, (topic) => this.keys.topic(topic).counts);
   }
 
   /** Topics whose count channel this node subscribes: those with local members. */

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { freePort } from './free-port.js';
 
@@ -70,6 +71,11 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
         '',
         '--appendonly',
         'no',
+        // A replica's full sync still writes an RDB file: in the temp dir, one per port, never in the caller's cwd.
+        '--dir',
+        tmpdir(),
+        '--dbfilename',
+        `realtime-test-${port}.rdb`,
         '--protected-mode',
         'no',
         ...(options.password === undefined ? [] : ['--requirepass', options.password]),

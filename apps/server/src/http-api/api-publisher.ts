@@ -8,7 +8,7 @@ import {
   type ValidationLimits,
 } from '@realtime/protocol';
 import type { Metrics } from '../metrics.js';
-import type { RealtimeServer } from '../socket-types.js';
+import type { TopicBroadcaster } from '../recovery/topic-broadcaster.js';
 import { channelTopic, roomTopic } from '../topics.js';
 import type { IdempotencyStore } from './idempotency.js';
 
@@ -24,7 +24,7 @@ export interface PublishItem {
 export type PublishResult = { ok: true; duplicate: boolean } | { ok: false; error: ProtocolError };
 
 export interface ApiPublisherOptions {
-  io: RealtimeServer;
+  broadcaster: TopicBroadcaster;
   limits: ValidationLimits;
   idempotency: IdempotencyStore;
   /** False while cross-node publishes would be dropped (Redis down): the API then delivers nothing and says 503. */
@@ -38,12 +38,13 @@ const fail = (code: ErrorCode, message: string): PublishResult => ({ ok: false, 
  * Publishing for a backend: the same validation, limits and envelope as a
  * member's message, stamped with the API key as sender (`clientId` and
  * `source.clientId` = `api:<keyName>`, `source.platform` = `server`), one
- * adapter publish per message. Delivery is all or nothing per message: when
+ * Redis call per message (the adapter's publish, or with recovery on the
+ * history append that stores and publishes). Delivery is all or nothing per message: when
  * Redis is down nothing is sent (not even to this node's members) and the
  * caller gets UNAVAILABLE to retry.
  */
 export function apiPublisher(options: ApiPublisherOptions): (keyName: string, item: PublishItem) => Promise<PublishResult> {
-  const { io, limits, idempotency, metrics } = options;
+  const { broadcaster, limits, idempotency, metrics } = options;
   const channelMessages = metrics.messagesIn.labels('channel');
   const roomMessages = metrics.messagesIn.labels('room');
   return async (keyName, item) => {
@@ -83,13 +84,15 @@ export function apiPublisher(options: ApiPublisherOptions): (keyName: string, it
       source: { ...result.envelope.source, clientId: sender, platform: 'server' },
       serverTime,
     };
-    if (data.roomId === null) {
-      io.to(channelTopic(data.roomChannel)).emit(data.roomChannel, envelope);
-      channelMessages.inc();
-    } else {
-      io.to(roomTopic(data.roomChannel, data.roomId)).emit(ProtocolEvent.NotifyRoom, envelope);
-      roomMessages.inc();
+    try {
+      if (data.roomId === null) await broadcaster.publish(channelTopic(data.roomChannel), data.roomChannel, envelope);
+      else await broadcaster.publish(roomTopic(data.roomChannel, data.roomId), ProtocolEvent.NotifyRoom, envelope);
+    } catch {
+      // Only a stored history can fail here (recovery on): nothing was delivered, so the key goes back for the retry.
+      if (item.idempotencyKey !== undefined) await idempotency.release(keyName, item.idempotencyKey).catch(() => undefined);
+      return fail(ErrorCode.UNAVAILABLE, 'Redis could not store the message: nothing was delivered; retry later');
     }
+    (room ? roomMessages : channelMessages).inc();
     return { ok: true, duplicate: false };
   };
 }

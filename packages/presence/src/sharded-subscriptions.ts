@@ -7,15 +7,15 @@ interface Subscription {
 }
 
 /**
- * This node's subscriptions to topics' sharded count channels: one per topic
- * with local members, so the count traffic a node receives is proportional
- * to its own topics, not to the cluster's.
+ * This node's subscriptions to one sharded channel per topic with local
+ * members (count channels, history channels), so the traffic a node
+ * receives is proportional to its own topics, not to the cluster's.
  *
  * A topic's first write waits for its subscription (`gate`): the write's own
- * announcement, and every later one, then reaches this node, in version
- * order (one slot, one connection).
+ * announcement, and every later one, then reaches this node, in order (one
+ * slot, one connection).
  */
-export class CountSubscriptions {
+export class ShardedSubscriptions {
   private readonly subscriptions = new Map<string, Subscription>();
 
   constructor(

@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import { MemoryTopicHistory, RedisTopicHistory, historyKeys, type TopicHistory } from '@realtime/presence';
+import type { RedisConnections } from '@realtime/redis';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import type { RoomSubscriptions } from '../room-subscriptions.js';
+import type { RealtimeServer } from '../socket-types.js';
+import { ThrottledWarning } from '../throttled-warning.js';
+import { isTopic } from '../topics.js';
+import { historyBroadcaster } from './history-broadcaster.js';
+import type { TopicBroadcaster } from './topic-broadcaster.js';
+import { TopicFeed } from './topic-feed.js';
+
+/** How topic events travel with recovery on: the history, this node's feed of it, and the broadcaster that appends. */
+export interface TopicDelivery {
+  history: TopicHistory;
+  feed: TopicFeed;
+  broadcaster: TopicBroadcaster;
+  /** A join waits for its topic's history subscription (what `rooms.ready` was for the sharded adapter). */
+  rooms: RoomSubscriptions;
+}
+
+/**
+ * Builds the history path (RECOVERY_WINDOW_MS > 0): a Redis history in every
+ * Redis mode, an in-process one on a single node. The feed follows the
+ * node's Socket.IO topic rooms: subscribed while the node has members in a
+ * topic, so a node receives only its own topics' events in every mode.
+ */
+export function createTopicDelivery(
+  config: Config,
+  io: RealtimeServer,
+  redis: RedisConnections | undefined,
+  metrics: Metrics,
+  logger: Logger,
+): TopicDelivery {
+  const keys = historyKeys(config.redisKeyPrefix);
+  const limits = { maxMessagesPerTopic: config.recoveryMaxMessagesPerTopic, windowMs: config.recoveryWindowMs };
+  const anomalies = {
+    duplicate: metrics.historyDeliveryAnomalies.labels('duplicate'),
+    gap: metrics.historyDeliveryAnomalies.labels('gap'),
+    malformed: metrics.historyDeliveryAnomalies.labels('malformed'),
+  };
+  for (const counter of Object.values(anomalies)) counter.inc(0);
+  const feed = new TopicFeed({
+    channelOf: (topic) => keys.topic(topic).channel,
+    channelPrefix: keys.channelPrefix,
+    subscriber: redis?.shardedSubscriber,
+    deliver: (topic, event, envelope) => io.local.to(topic).emit(event, envelope),
+    onDuplicate: () => anomalies.duplicate.inc(),
+    onGap: (_topic, missed) => anomalies.gap.inc(missed),
+    onMalformed: () => anomalies.malformed.inc(),
+  });
+  const history: TopicHistory =
+    redis === undefined
+      ? new MemoryTopicHistory({
+          ...limits,
+          keyPrefix: config.redisKeyPrefix,
+          onPublish: (channel, message) => feed.receive(channel, message),
+        })
+      : new RedisTopicHistory({ ...limits, redis: redis.commands, keyPrefix: config.redisKeyPrefix });
+  const adapter = io.of('/').adapter;
+  adapter.on('create-room', (room: string) => {
+    if (isTopic(room)) feed.watch(room);
+  });
+  adapter.on('delete-room', (room: string) => {
+    if (isTopic(room)) feed.unwatch(room);
+  });
+  const stored = metrics.historyAppends.labels('stored');
+  const failed = metrics.historyAppends.labels('failed');
+  stored.inc(0);
+  failed.inc(0);
+  const warning = new ThrottledWarning((occurrences, err) =>
+    logger.warn(
+      { err, occurrences, event: 'history-append-failed' },
+      'a topic event could not be stored in the recovery history (Redis failed): members of this node still got it, other nodes did not',
+    ),
+  );
+  const broadcaster = historyBroadcaster({
+    history,
+    feed,
+    channelOf: (topic) => keys.topic(topic).channel,
+    onStored: () => stored.inc(),
+    onFailed: (err) => {
+      failed.inc();
+      warning.occurred(err);
+    },
+  });
+  return { history, feed, broadcaster, rooms: { ready: (topic) => feed.ready(topic), reconfirm: () => feed.resubscribe() } };
+}
