@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 
 /** Inbound pub/sub messages of one node so far, by kind (`realtime_broker_messages_received_total`). */
 export interface BrokerInbound {
+  /** Topic broadcasts, whichever path they took: the adapter's, or the recovery history's (RECOVERY_WINDOW_MS). */
   broadcast: number;
   presence: number;
   other: number;
@@ -16,6 +17,12 @@ export interface NodeSample {
 
 const KINDS = ['broadcast', 'presence', 'other'] as const;
 
+/** A series that a node exports only in some versions or settings: 0 when absent. */
+function optionalSampleOf(text: string, name: string): number {
+  const match = new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
+  return match === null ? 0 : Number(match[1]);
+}
+
 function sampleOf(text: string, name: string, url: string): number {
   const match = new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
   if (match === null) throw new Error(`${url}/metrics has no ${name}`);
@@ -29,6 +36,7 @@ export async function scrapeNode(url: string): Promise<NodeSample> {
   const text = await response.text();
   const inbound: BrokerInbound = { broadcast: 0, presence: 0, other: 0 };
   for (const kind of KINDS) inbound[kind] = sampleOf(text, `realtime_broker_messages_received_total{kind="${kind}"}`, url);
+  inbound.broadcast += optionalSampleOf(text, 'realtime_broker_messages_received_total{kind="history"}');
   return { inbound, cpuSeconds: sampleOf(text, 'process_cpu_seconds_total', url) };
 }
 

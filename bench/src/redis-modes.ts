@@ -1,11 +1,14 @@
 /**
- * `npm run bench -- --redis cluster`: ours on a local Redis Cluster (3
- * masters + 3 replicas; REDIS_CLUSTER_NODES, so ADAPTER_MODE=sharded)
- * against ours on one redis-server (ADAPTER_MODE=classic, its default) as
- * the reference, in the same run, alternating: the fanout knee and the
- * rooms knee with room-local placement. Every figure is read over the
- * sending window only (the load tester's onPhase hooks: from "every client
- * joined" to "drain over", clients still connected).
+ * Two settings of ours side by side, in the same run, alternating: the
+ * fanout knee and the rooms knee with room-local placement, server CPU per
+ * delivery, Redis CPU per message and inbound broker traffic per node.
+ * `npm run bench -- --redis cluster` compares ours on a local Redis Cluster
+ * (3 masters + 3 replicas; REDIS_CLUSTER_NODES, so ADAPTER_MODE=sharded)
+ * with ours on one redis-server (ADAPTER_MODE=classic, its default) as the
+ * reference; `--redis recovery` compares RECOVERY_WINDOW_MS on with it off,
+ * on one redis-server. Every figure is read over the sending window only
+ * (the load tester's onPhase hooks: from "every client joined" to "drain
+ * over", clients still connected).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -14,13 +17,20 @@ import { startBenchCluster, type BenchCluster, type BenchRedisTarget } from './b
 import { inboundDelta, redisCpuSeconds, scrapeNode, type BrokerInbound, type NodeSample } from './node-metrics.js';
 import { formatNumber, formatSummary, summarize } from './statistics.js';
 
-export type RedisMode = 'standalone' | 'cluster';
+/** The reference (`a`) and the setting compared with it (`b`): their ratio is b/a. */
+export type RedisMode = 'a' | 'b';
 export const REDIS_MODE_SECTIONS = ['fanout', 'rooms'] as const;
 
 export interface RedisModeTarget {
+  /** Short name for progress lines (`rooms ours@<name> …`). */
+  name: string;
+  /** Column header in the table. */
+  column: string;
   target: BenchRedisTarget;
   /** `host:port` of every redis-server of this mode (1 or 6), for Redis CPU. */
   servers: readonly string[];
+  /** Settings of this mode's nodes. */
+  env: Record<string, string>;
 }
 
 export interface RedisModesOptions {
@@ -29,6 +39,10 @@ export interface RedisModesOptions {
   /** Which of fanout, rooms to run. */
   sections: ReadonlySet<string>;
   modes: Record<RedisMode, RedisModeTarget>;
+  /** Header of the ratio column, e.g. `cluster/standalone`. */
+  ratioColumn: string;
+  /** Targets for b/a by figure (`serverCpu`: server CPU per delivery), as `≤ 1.1×`; none is informational. */
+  targets?: { serverCpu?: number };
   log: (line: string) => void;
 }
 
@@ -45,8 +59,7 @@ const NODES = 2;
  * 250 ms by default) and join events may still be on their way: the window starts after them.
  */
 export const SETTLE_MS = 500;
-const MODES: readonly RedisMode[] = ['standalone', 'cluster'];
-const ADAPTER: Record<RedisMode, string> = { standalone: 'classic', cluster: 'sharded' };
+const MODES: readonly RedisMode[] = ['a', 'b'];
 
 /** What one load test cost, over its sending window. */
 interface Window {
@@ -162,14 +175,8 @@ interface Measurement {
   foreignPerMessage: number[];
 }
 
-async function measure(
-  scenario: Scenario,
-  mode: RedisMode,
-  target: RedisModeTarget,
-  keyPrefix: string,
-  log: (line: string) => void,
-): Promise<Measurement> {
-  const env = { ...scenario.env, ADAPTER_MODE: ADAPTER[mode], METRICS_PORT: '' };
+async function measure(scenario: Scenario, target: RedisModeTarget, keyPrefix: string, log: (line: string) => void): Promise<Measurement> {
+  const env = { ...scenario.env, ...target.env, METRICS_PORT: '' };
   const cluster = await startBenchCluster('ours', { ...target.target, count: NODES, keyPrefix, env });
   const redis = target.servers.map((address) => {
     const [host, port] = address.split(':');
@@ -190,7 +197,7 @@ async function measure(
         .join(', ');
       const presence = window.inbound.reduce((a, i) => a + i.presence + i.other, 0);
       log(
-        `${scenario.section} ours@${mode} ${rate} msg/s: ${report.deliveriesPerSecond} deliveries/s, p99 ${report.latency.p99} ms, lost ${report.lost}, ` +
+        `${scenario.section} ours@${target.name} ${rate} msg/s: ${report.deliveriesPerSecond} deliveries/s, p99 ${report.latency.p99} ms, lost ${report.lost}, ` +
           `server CPU ${formatNumber((window.serverCpuMs * 1000) / Math.max(1, report.deliveries.total), 2)} µs/delivery, ` +
           `Redis CPU ${formatNumber((window.redisCpuMs * 1000) / Math.max(1, messages), 1)} µs/message; ` +
           `inbound broadcasts per message published: ${perNode}; presence+other inbound ${presence}` +
@@ -226,6 +233,8 @@ interface Row {
   unit: string;
   digits: number;
   values: Record<RedisMode, number[]>;
+  /** b/a at most this to meet the target. */
+  target?: number;
 }
 
 export async function runRedisModes(options: RedisModesOptions): Promise<RedisModesResult> {
@@ -233,7 +242,7 @@ export async function runRedisModes(options: RedisModesOptions): Promise<RedisMo
   const row = (section: string, metric: string, unit: string, digits: number): Row => {
     let r = rows.find((x) => x.section === section && x.metric === metric);
     if (r === undefined) {
-      r = { section, metric, unit, digits, values: { standalone: [], cluster: [] } };
+      r = { section, metric, unit, digits, values: { a: [], b: [] } };
       rows.push(r);
     }
     return r;
@@ -245,7 +254,9 @@ export async function runRedisModes(options: RedisModesOptions): Promise<RedisMo
       scenario.section,
       {
         knee: row(scenario.section, `deliveries/s at p99 ≤ 100 ms (${scenario.title})`, '/s', 0),
-        serverCpu: row(scenario.section, 'server CPU per delivery (both nodes, sending window at the knee)', 'µs', 2),
+        serverCpu: Object.assign(row(scenario.section, 'server CPU per delivery (both nodes, sending window at the knee)', 'µs', 2), {
+          target: options.targets?.serverCpu,
+        }),
         redisCpu: row(scenario.section, 'Redis CPU per message published (every redis-server, sending window at the knee)', 'µs', 1),
         inbound: Array.from({ length: NODES }, (_, t) =>
           row(scenario.section, `inbound broadcasts per message published, node ${t + 1}`, '', 2),
@@ -259,10 +270,10 @@ export async function runRedisModes(options: RedisModesOptions): Promise<RedisMo
   let prefix = 0;
   for (let rep = 0; rep < options.reps; rep++) {
     const order = rep % 2 === 0 ? MODES : [...MODES].reverse();
-    options.log(`Redis modes: repetition ${rep + 1} of ${options.reps} (${order.join(' then ')})`);
+    options.log(`Redis modes: repetition ${rep + 1} of ${options.reps} (${order.map((m) => options.modes[m].name).join(' then ')})`);
     for (const mode of order) {
       for (const scenario of selected) {
-        const m = await measure(scenario, mode, options.modes[mode], `benchredis${prefix++}:`, options.log);
+        const m = await measure(scenario, options.modes[mode], `benchredis${prefix++}:`, options.log);
         const r = rowsOf.get(scenario.section)!;
         r.knee.values[mode].push(m.knee);
         r.serverCpu.values[mode].push(m.serverCpuPerDeliveryUs);
@@ -273,16 +284,19 @@ export async function runRedisModes(options: RedisModesOptions): Promise<RedisMo
     }
   }
 
-  const header = `| section | figure | standalone [ADAPTER_MODE=${ADAPTER.standalone}] | cluster [ADAPTER_MODE=${ADAPTER.cluster}] | cluster/standalone |\n|---|---|---|---|---|`;
+  const { a: modeA, b: modeB } = options.modes;
+  const withTargets = rows.some((r) => r.target !== undefined);
+  const header =
+    `| section | figure | ${modeA.column} | ${modeB.column} | ${options.ratioColumn} |${withTargets ? ' target met |' : ''}\n` +
+    `|---|---|---|---|---|${withTargets ? '---|' : ''}`;
   const lines = rows.map((r) => {
-    const standalone = summarize(r.values.standalone);
-    const cluster = summarize(r.values.cluster);
-    const ratio =
-      Number.isFinite(standalone.median) && Number.isFinite(cluster.median) && standalone.median !== 0
-        ? `${formatNumber(cluster.median / standalone.median, 2)}×`
-        : 'n/a';
+    const a = summarize(r.values.a);
+    const b = summarize(r.values.b);
+    const finite = Number.isFinite(a.median) && Number.isFinite(b.median) && a.median !== 0;
+    const ratio = finite ? `${formatNumber(b.median / a.median, 2)}×` : 'n/a';
     const unit = r.unit ? ` ${r.unit}` : '';
-    return `| ${r.section} | ${r.metric} | ${formatSummary(standalone, r.digits)}${unit} | ${formatSummary(cluster, r.digits)}${unit} | ${ratio} |`;
+    const met = r.target === undefined ? '' : !finite ? '?' : `${b.median / a.median <= r.target ? 'yes' : 'NO'} (target ≤ ${r.target}×)`;
+    return `| ${r.section} | ${r.metric} | ${formatSummary(a, r.digits)}${unit} | ${formatSummary(b, r.digits)}${unit} | ${ratio} |${withTargets ? ` ${met} |` : ''}`;
   });
   return { header, lines, nodes: NODES };
 }

@@ -2,22 +2,43 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Where the `--redis cluster` part of the results file starts. */
 export const CLUSTER_MARKER = '<!-- npm run bench -- --redis cluster -->';
+/** Where the `--redis recovery` part starts. */
+export const RECOVERY_MARKER = '<!-- npm run bench -- --redis recovery -->';
+
+type Part = 'standalone' | 'cluster' | 'recovery';
+const MARKERS: readonly [Exclude<Part, 'standalone'>, string][] = [
+  ['cluster', CLUSTER_MARKER],
+  ['recovery', RECOVERY_MARKER],
+];
+
+/** The parts of an existing results file, by the markers that start them. */
+function splitParts(text: string): Partial<Record<Part, string>> {
+  const starts = MARKERS.map(([part, marker]) => ({ part, marker, at: text.indexOf(marker) }))
+    .filter((m) => m.at >= 0)
+    .sort((x, y) => x.at - y.at);
+  const parts: Partial<Record<Part, string>> = { standalone: (starts.length === 0 ? text : text.slice(0, starts[0]!.at)).trim() };
+  starts.forEach((m, i) => {
+    const end = i + 1 < starts.length ? starts[i + 1]!.at : text.length;
+    parts[m.part] = text.slice(m.at + m.marker.length, end).trim();
+  });
+  return parts;
+}
 
 /**
  * Writes the results file from the parts this run produced, keeping the
- * other part from the file as it was: `--redis standalone` (the ours/baseline
- * table) and `--redis cluster` (standalone vs cluster) rewrite only their own
- * part, so neither run wipes out the other's figures.
+ * other parts from the file as they were: `--redis standalone` (the
+ * ours/baseline table), `--redis cluster` (standalone vs cluster) and
+ * `--redis recovery` (history on vs off) each rewrite only their own part,
+ * so no run wipes out another's figures.
  */
-export function writeResults(path: string, parts: { standalone?: string; cluster?: string }): void {
-  const existing = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const at = existing.indexOf(CLUSTER_MARKER);
-  const oldStandalone = (at < 0 ? existing : existing.slice(0, at)).trimEnd();
-  const oldCluster = at < 0 ? '' : existing.slice(at + CLUSTER_MARKER.length).trim();
+export function writeResults(path: string, parts: Partial<Record<Part, string>>): void {
+  const old = splitParts(existsSync(path) ? readFileSync(path, 'utf8') : '');
   const standalone =
-    parts.standalone?.trimEnd() ||
-    oldStandalone ||
-    '# Benchmark results\n\nNo ours/baseline run yet: `npm run bench` writes its table here.';
-  const cluster = parts.cluster?.trim() ?? oldCluster;
-  writeFileSync(path, cluster === '' ? `${standalone}\n` : `${standalone}\n\n${CLUSTER_MARKER}\n\n${cluster}\n`);
+    parts.standalone?.trim() || old.standalone || '# Benchmark results\n\nNo ours/baseline run yet: `npm run bench` writes its table here.';
+  let text = `${standalone}\n`;
+  for (const [part, marker] of MARKERS) {
+    const body = parts[part]?.trim() ?? old[part] ?? '';
+    if (body !== '') text += `\n${marker}\n\n${body}\n`;
+  }
+  writeFileSync(path, text);
 }

@@ -7,7 +7,8 @@
  *
  * `--redis cluster` (redis-modes.ts) runs ours on a local Redis Cluster
  * against ours on the standalone Redis instead, or after it with
- * `--redis standalone,cluster`.
+ * `--redis standalone,cluster`; `--redis recovery` runs ours with
+ * RECOVERY_WINDOW_MS on against it off, on the standalone Redis.
  *
  * Absolute figures move between machines and hours; only ratios from one
  * run mean anything.
@@ -38,7 +39,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const HELP = `npm run bench -- [--redis standalone|cluster|standalone,cluster] [--reps N] [--quick] [--only fanout,rooms,join-storm,connect,memory] [--out FILE]
+const HELP = `npm run bench -- [--redis standalone|cluster|recovery, or several comma-separated] [--reps N] [--quick] [--only fanout,rooms,join-storm,connect,memory] [--out FILE]
   --redis    which comparison to run (default standalone):
                standalone  ours vs the baseline (plain socket.io + @socket.io/redis-adapter), both on one
                            redis-server: every section
@@ -48,10 +49,14 @@ const HELP = `npm run bench -- [--redis standalone|cluster|standalone,cluster] [
                            room's members on one node), server CPU per delivery, Redis CPU per message, and
                            each node's inbound broker messages per message published. The baseline is
                            standalone-only and not part of it.
-               standalone,cluster  both, one after the other
+               recovery    ours with RECOVERY_WINDOW_MS=120000 (every topic event stored and published by one
+                           script, delivered from each node's subscription) vs ours with it 0 (the adapter's
+                           broadcast), both on one redis-server, alternating in the same run: the same figures
+                           as cluster; target: server CPU per delivery with recovery on ≤ 1.1× off
+               standalone,cluster  both, one after the other (any of the three may be combined)
   --reps N   repetitions of every measurement, alternating (default 3)
   --quick    smaller populations and shorter runs (a smoke run, not a result)
-  --only     run only these sections (--redis cluster: fanout and rooms)
+  --only     run only these sections (--redis cluster and recovery: fanout and rooms)
   --out      where to write the results (default bench/RESULTS.md); each --redis comparison rewrites
              only its own table and keeps the other's
 `;
@@ -74,11 +79,15 @@ const sections = new Set((args.only ?? ALL_SECTIONS.join(',')).split(','));
 const unknownSections = [...sections].filter((s) => !ALL_SECTIONS.includes(s));
 if (unknownSections.length > 0) usage(`--only: unknown section ${unknownSections.join(', ')}; sections are ${ALL_SECTIONS.join(', ')}`);
 const suites = new Set(args.redis.split(',').map((s) => s.trim()));
-const unknownSuites = [...suites].filter((s) => s !== 'standalone' && s !== 'cluster');
-if (unknownSuites.length > 0 || suites.size === 0) usage(`--redis must be standalone, cluster or standalone,cluster, got "${args.redis}"`);
+const unknownSuites = [...suites].filter((s) => s !== 'standalone' && s !== 'cluster' && s !== 'recovery');
+if (unknownSuites.length > 0 || suites.size === 0) {
+  usage(`--redis must be standalone, cluster or recovery (or several, comma-separated), got "${args.redis}"`);
+}
 const clusterSections = new Set(REDIS_MODE_SECTIONS.filter((s) => sections.has(s)));
-if (suites.has('cluster') && clusterSections.size === 0) {
-  usage(`--redis cluster runs the ${REDIS_MODE_SECTIONS.join(' and ')} sections; --only names neither`);
+for (const suite of ['cluster', 'recovery']) {
+  if (suites.has(suite) && clusterSections.size === 0) {
+    usage(`--redis ${suite} runs the ${REDIS_MODE_SECTIONS.join(' and ')} sections; --only names neither`);
+  }
 }
 const IMPLEMENTATIONS: readonly Implementation[] = ['ours', 'baseline'];
 
@@ -291,8 +300,9 @@ async function memory(impl: Implementation): Promise<void> {
 }
 
 const started = Date.now();
-const seconds = { standalone: 0, cluster: 0 };
+const seconds = { standalone: 0, cluster: 0, recovery: 0 };
 let redisModes: RedisModesResult | undefined;
+let recoveryModes: RedisModesResult | undefined;
 try {
   for (let rep = 0; rep < (suites.has('standalone') ? reps : 0); rep++) {
     const order = rep % 2 === 0 ? IMPLEMENTATIONS : [...IMPLEMENTATIONS].reverse();
@@ -322,15 +332,45 @@ try {
         reps,
         sections: clusterSections,
         modes: {
-          standalone: { target: { redisUrl: redis.url }, servers: [new URL(redis.url).host] },
-          cluster: { target: { redisClusterNodes: redisCluster.nodes }, servers: redisCluster.nodes.split(',') },
+          a: {
+            name: 'standalone',
+            column: 'standalone [ADAPTER_MODE=classic]',
+            target: { redisUrl: redis.url },
+            servers: [new URL(redis.url).host],
+            env: { ADAPTER_MODE: 'classic' },
+          },
+          b: {
+            name: 'cluster',
+            column: 'cluster [ADAPTER_MODE=sharded]',
+            target: { redisClusterNodes: redisCluster.nodes },
+            servers: redisCluster.nodes.split(','),
+            env: { ADAPTER_MODE: 'sharded' },
+          },
         },
+        ratioColumn: 'cluster/standalone',
         log,
       });
     } finally {
       await redisCluster.stop();
     }
     seconds.cluster = Math.round((Date.now() - clusterStarted) / 1000);
+  }
+  if (suites.has('recovery')) {
+    const recoveryStarted = Date.now();
+    const standalone = { target: { redisUrl: redis.url }, servers: [new URL(redis.url).host] };
+    recoveryModes = await runRedisModes({
+      quick,
+      reps,
+      sections: clusterSections,
+      modes: {
+        a: { ...standalone, name: 'recovery-off', column: 'RECOVERY_WINDOW_MS=0', env: { RECOVERY_WINDOW_MS: '0' } },
+        b: { ...standalone, name: 'recovery-on', column: 'RECOVERY_WINDOW_MS=120000', env: { RECOVERY_WINDOW_MS: '120000' } },
+      },
+      ratioColumn: 'on/off',
+      targets: { serverCpu: 1.1 },
+      log,
+    });
+    seconds.recovery = Math.round((Date.now() - recoveryStarted) / 1000);
   }
 } finally {
   admin.disconnect();
@@ -397,9 +437,28 @@ ${redisModes.lines.join('\n')}
 - Server CPU: the rise of both nodes' \`process_cpu_seconds_total\` (their /metrics), per delivery received by a client, at the knee step. Redis CPU: the rise of used_cpu_user + used_cpu_sys (INFO cpu) of every redis-server of that mode (1, or 3 masters + 3 replicas), per message published, at the knee step (the lowest step when even that one missed p99 ≤ 100 ms). Redis CPU includes what Redis does anyway over the window (cluster bus, replication, the nodes' heartbeats), which weighs most at fanout's low message rates.
 - Inbound broadcasts: the rise of a node's \`realtime_broker_messages_received_total{kind="broadcast"}\` (what it received from Redis pub/sub for the adapter), per message published by all nodes, over every step. It includes the node's own messages coming back from Redis; "of them other nodes' publications" subtracts what the node's own clients published (in fanout, where its publishers, clients 0 … publishers−1, happen to be).
 `;
+const recoveryMarkdown =
+  recoveryModes === undefined
+    ? undefined
+    : `## Recovery history on vs off (ours only)
+
+Ours, ${recoveryModes.nodes} nodes on one redis-server (ADAPTER_MODE=classic), with RECOVERY_WINDOW_MS=0 (topic events go through the adapter's broadcast) and with RECOVERY_WINDOW_MS=120000 (every topic event, join events included, is appended to its topic's history by one script that stores and publishes it on the topic's own sharded channel, and every node delivers it from its subscription to that channel), same machine, same run, alternating.
+Medians of ${reps} repetition(s), (min–max) in brackets. ${quick ? '**Quick run (--quick): smaller populations, not a result.**' : ''}
+
+- Date: ${new Date().toISOString()}
+- Machine: ${cpus().length} cores (${cpuModel}), Node ${process.version}
+- Run time: ${seconds.recovery} s
+- Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\`
+
+${recoveryModes.header}
+${recoveryModes.lines.join('\n')}
+
+- The figures are read as in the Redis standalone vs Redis Cluster table. Inbound broadcasts count the adapter's and the history's messages together. With the history on, a node receives only its own topics' events (a sharded subscription per topic), in fanout as in rooms.
+`;
 writeResults(args.out, {
   ...(suites.has('standalone') ? { standalone: markdown } : {}),
   ...(clusterMarkdown === undefined ? {} : { cluster: clusterMarkdown }),
+  ...(recoveryMarkdown === undefined ? {} : { recovery: recoveryMarkdown }),
 });
 const printed = [
   ...(suites.has('standalone') ? [`${header}\n${lines.join('\n')}`] : []),
@@ -408,5 +467,8 @@ const printed = [
     : [
         `Redis standalone vs Redis Cluster (ours only; the baseline is standalone-only):\n\n${redisModes.header}\n${redisModes.lines.join('\n')}`,
       ]),
+  ...(recoveryModes === undefined
+    ? []
+    : [`Recovery history on vs off (ours only):\n\n${recoveryModes.header}\n${recoveryModes.lines.join('\n')}`]),
 ];
 process.stdout.write(`\n${printed.join('\n\n')}\n\nWritten to ${args.out}\n`);

@@ -90,6 +90,31 @@ it('--redis cluster: rooms on a Redis Cluster and on standalone in one run, both
   expect(file.indexOf('| earlier |')).toBeLessThan(file.indexOf('## Redis standalone vs Redis Cluster'));
 }, 90_000);
 
+/**
+ * --redis recovery, smallest form: ours with the recovery history on and
+ * off, on one redis-server, rooms only. Asserted beside the shape: with the
+ * history on, a node receives only its own rooms' events (each node's rooms
+ * are room-local), where the classic adapter brings it the other node's too.
+ */
+it('--redis recovery: rooms with RECOVERY_WINDOW_MS on and off in one run, the CPU target judged, per-node inbound', async () => {
+  const out = join(tempDir(), 'RESULTS.md');
+  const { code, stdout, stderr } = await runBench(['--redis', 'recovery', '--quick', '--reps', '1', '--only', 'rooms', '--out', out]);
+  expect(code, stderr).toBe(0);
+  expect(stderr).toMatch(/rooms ours@recovery-off 500 msg\/s: \d+ deliveries\/s, p99 [\d.]+ ms, lost 0/);
+  expect(stderr).toMatch(/rooms ours@recovery-on 500 msg\/s: \d+ deliveries\/s, p99 [\d.]+ ms, lost 0/);
+  const file = readFileSync(out, 'utf8');
+  for (const text of [stdout, file]) {
+    expect(text).toContain('| section | figure | RECOVERY_WINDOW_MS=0 | RECOVERY_WINDOW_MS=120000 | on/off | target met |');
+    expect(text).toMatch(
+      /\| rooms \| server CPU per delivery [^|]* \| [\d.]+ µs \| [\d.]+ µs \| [\d.]+× \| (yes|NO) \(target ≤ 1\.1×\) \|/,
+    );
+    for (const node of [1, 2]) {
+      expect(text).toMatch(new RegExp(`\\| rooms \\| … of them other nodes' publications, node ${node} \\| 0\\.[45]\\d \\| 0\\.0\\d \\|`));
+    }
+  }
+  expect(file).toContain('## Recovery history on vs off (ours only)');
+}, 90_000);
+
 it('--help documents --redis; a bad --redis or --only exits 2 saying what to pass', async () => {
   const help = await runBench(['--help']);
   expect(help.code).toBe(0);
@@ -97,7 +122,7 @@ it('--help documents --redis; a bad --redis or --only exits 2 saying what to pas
   expect(help.stdout).toContain('standalone,cluster');
   const badRedis = await runBench(['--redis', 'sentinel']);
   expect(badRedis.code).toBe(2);
-  expect(badRedis.stderr).toContain('--redis must be standalone, cluster or standalone,cluster, got "sentinel"');
+  expect(badRedis.stderr).toContain('--redis must be standalone, cluster or recovery (or several, comma-separated), got "sentinel"');
   const neither = await runBench(['--redis', 'cluster', '--only', 'memory']);
   expect(neither.code).toBe(2);
   expect(neither.stderr).toContain('--redis cluster runs the fanout and rooms sections; --only names neither');
