@@ -37,6 +37,9 @@ import { connectionRevoker, type ConnectionRevoker } from './connection-revoker.
 import { UserConnections } from './user-connections.js';
 import { adapterBroadcaster } from './recovery/topic-broadcaster.js';
 import { createTopicDelivery } from './recovery/topic-delivery.js';
+import { withSessionHooks, type SessionHooks } from './recovery/session-adapter.js';
+import { sessionRecovery, type SessionRecovery } from './recovery/session-recovery.js';
+import { memorySessionStore, redisSessionStore } from './recovery/session-store.js';
 
 /** The window of HANDSHAKE_RATE_PER_IP. */
 const HANDSHAKE_WINDOW_MS = 10_000;
@@ -190,9 +193,21 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     log: (origin, refusals) =>
       logger.warn({ origin, refusals }, `refused connections from origin ${origin}: add it to CORS_ORIGINS if it should connect`),
   });
+  // Connection state recovery: Socket.IO's own protocol (session id and offset token), answered by our hooks once built.
+  let sessionHooks: SessionHooks | undefined;
+  const recoveryOn = config.recoveryWindowMs > 0;
+  const adapter = redis === undefined ? undefined : clusterAdapter(config, redis);
   await app.register(socketIoPlugin, {
     serverOptions: {
-      ...(redis === undefined ? {} : { adapter: clusterAdapter(config, redis) }),
+      ...(recoveryOn
+        ? {
+            adapter: withSessionHooks(adapter, () => sessionHooks),
+            // Middlewares run for a recovered connection too: authentication decides who takes a session over.
+            connectionStateRecovery: { maxDisconnectionDuration: config.recoveryWindowMs, skipMiddlewares: false },
+          }
+        : adapter === undefined
+          ? {}
+          : { adapter }),
       cors: corsOptions(config.corsOrigins),
       allowRequest: (req, callback) => {
         if (draining) return callback('this node is shutting down: reconnect to another node', false);
@@ -317,6 +332,24 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
         ? roomSubscriptions(io, redis.subscriber, adapterChannelPrefix(config))
         : ALWAYS_SUBSCRIBED;
   const connectionSlots = createConnectionSlots(config, redis, metrics, logger);
+  let recovery: SessionRecovery | undefined;
+  if (delivery !== undefined) {
+    recovery = sessionRecovery({
+      io,
+      log: delivery.log,
+      feed: delivery.feed,
+      history: delivery.history,
+      sessions: redis === undefined ? memorySessionStore() : redisSessionStore(redis.commands, config.redisKeyPrefix),
+      presence,
+      metrics,
+      logger,
+      windowMs: config.recoveryWindowMs,
+      maxMessagesPerTopic: config.recoveryMaxMessagesPerTopic,
+      uncertainMs: config.pingIntervalMs + config.pingTimeoutMs + 2000,
+      pendingTimeoutMs: config.connectTimeoutMs,
+    });
+    sessionHooks = recovery;
+  }
   registerSocketHandlers({
     io,
     presence,
@@ -327,6 +360,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     logger,
     authorizer: createAuthorizer(config.auth, logger, revocations),
     connectionSlots,
+    recovery,
   });
   revokerRef = connectionRevoker({
     io,

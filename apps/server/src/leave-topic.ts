@@ -25,6 +25,7 @@ export function topicLeaver({ presence, metrics }: LeaveTopicDeps) {
     // Left locally first: the remaining members are told, the leaver has its ack.
     void socket.leave(topic);
     socket.data.joinedAt.delete(topic);
+    socket.data.tracks.delete(topic);
     metrics.leaves.inc({ kind });
     return presence.leave(socket.id, topic, envelope);
   };

@@ -232,6 +232,12 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    recoveries: new Counter({
+      name: 'realtime_recoveries_total',
+      help: 'Connection state recovery, by outcome: saved (a lost connection’s session), save_failed, recovered, unknown (no such session, or the window passed), refused_position / refused_history (what it missed could not all be given: it started empty), refused_user, failed (Redis), abandoned (fetched, never connected)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     apiRequests: new Counter({
       name: 'realtime_api_requests_total',
       help: 'HTTP API requests, by API key name (none: no valid key), route and status',

@@ -1,5 +1,6 @@
 import { SERVER_CLOSE_EVENT, serverClose, type ErrorCode } from '@realtime/protocol';
 import type { Metrics } from './metrics.js';
+import { emitToConnection } from './recovery/emit-to-connection.js';
 import type { RealtimeSocket } from './socket-types.js';
 
 /** The WebSocket under an Engine.IO connection, when it has one (the `ws` transport). */
@@ -43,7 +44,7 @@ export function closeConnection(
   if (socket.conn.readyState !== 'open') return;
   const payload = serverClose(code, message, options.retryAfterMs);
   metrics.serverCloses.inc({ code });
-  socket.emit(SERVER_CLOSE_EVENT, payload);
+  emitToConnection(socket, SERVER_CLOSE_EVENT, payload);
   if (options.abort === true) {
     const ws = webSocketOf(socket);
     socket.conn.close(true);

@@ -25,6 +25,8 @@ import type { Metrics } from './metrics.js';
 import type { NodePresence } from './node-presence.js';
 import type { RoomSubscriptions } from './room-subscriptions.js';
 import type { TopicBroadcaster } from './recovery/topic-broadcaster.js';
+import { emitToConnection } from './recovery/emit-to-connection.js';
+import type { SessionRecovery } from './recovery/session-recovery.js';
 import { allowOneSocketPerConnection } from './one-socket-per-connection.js';
 import type { ConnectionSlots } from './connection-slots.js';
 import { limitConnectionsPerUser } from './connections-per-user.js';
@@ -59,6 +61,8 @@ export interface SocketHandlerDeps {
   authorizer: Authorizer;
   /** MAX_CONNECTIONS_PER_USER's slots; undefined when the limit is off. */
   connectionSlots: ConnectionSlots | undefined;
+  /** Connection state recovery (RECOVERY_WINDOW_MS); undefined when it is off. */
+  recovery: SessionRecovery | undefined;
 }
 
 /**
@@ -77,6 +81,7 @@ export function registerSocketHandlers({
   logger,
   authorizer,
   connectionSlots,
+  recovery,
 }: SocketHandlerDeps): void {
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
   const leaveTopic = topicLeaver({ presence, metrics });
@@ -84,7 +89,7 @@ export function registerSocketHandlers({
   const expiry = new ExpiryScheduler<RealtimeSocket>({
     warningMs: config.auth.refreshWarningMs,
     graceMs: config.auth.expiryGraceMs,
-    warn: (socket, expiresAt) => socket.emit(AUTH_EXPIRING_EVENT, { expiresAt }),
+    warn: (socket, expiresAt) => emitToConnection(socket, AUTH_EXPIRING_EVENT, { expiresAt }),
     expire: (socket, expiresAt) =>
       closeConnection(
         metrics,
@@ -169,6 +174,7 @@ export function registerSocketHandlers({
     // Both adapters in use (in-memory base and Redis) join synchronously.
     void socket.join(topic);
     socket.data.joinedAt.set(topic, envelope.serverTime);
+    recovery?.joined(socket, topic);
     metrics.joins.inc({ kind: room ? 'room' : 'channel' });
     // Acknowledged once other nodes' messages reach this member too (see room-subscriptions.ts).
     const [onlineUsers] = await Promise.all([presence.join(socket.id, topic, envelope), rooms.ready(topic)]);
@@ -304,9 +310,12 @@ export function registerSocketHandlers({
   // Right after: it needs the principal. A middleware registered after it refuses through refuseHandshake, which gives the slot back.
   if (connectionSlots !== undefined) limitConnectionsPerUser(io, connectionSlots, config.maxConnectionsPerUser, metrics, logger);
   allowOneSocketPerConnection(io, metrics);
+  // Last: it needs the principal, and refuses through refuseHandshake.
+  if (recovery !== undefined) io.use((socket, next) => recovery.middleware(socket, next));
   io.on('connection', (socket) => {
     socket.data.identity = {};
     socket.data.joinedAt = new Map();
+    socket.data.tracks = new Map();
     socket.data.bucket = new TokenBucket(config.rateLimitEventsPerSecond, config.rateLimitBurst);
     socket.data.rateLimitRefusals = undefined;
     socket.data.authRefresh = undefined;
@@ -316,5 +325,7 @@ export function registerSocketHandlers({
     socket.onAny(onAnyEvent);
     socket.on('error', onSocketError);
     socket.on('disconnecting', onDisconnecting);
+    // Synchronously, before any event of the client: a recovered socket is back in its topics with what it missed.
+    recovery?.resume(socket);
   });
 }

@@ -3,6 +3,7 @@ import type { Principal } from './auth/authorizer.js';
 import type { SenderIdentity } from './envelopes.js';
 import type { TokenBucket } from './rate-limiter.js';
 import type { RefusalWindow } from './refusal-window.js';
+import type { PendingRecovery, TopicTrack } from './recovery/session-recovery.js';
 
 /** Per-connection state the server keeps in `socket.data`. */
 export interface ConnectionData {
@@ -21,6 +22,10 @@ export interface ConnectionData {
   authRefresh: Promise<void> | undefined;
   /** topic → server time of this connection's join: kept with its membership in the store (member lists show it). */
   joinedAt: Map<string, string>;
+  /** topic → where the connection stands in it, for recovery (RECOVERY_WINDOW_MS); empty when recovery is off. */
+  tracks: Map<string, TopicTrack>;
+  /** A recovered session waiting for the socket to connect (set by restoreSession, applied at `connection`). */
+  recovery: PendingRecovery | undefined;
 }
 
 // Clients may emit any event name (a channel message is emitted under the channel id).

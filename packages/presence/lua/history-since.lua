@@ -1,11 +1,14 @@
 -- KEYS: meta (hash: epoch, top), stream of one topic.
--- ARGV: epoch of the position, its offset, its tag, limit.
+-- ARGV: epoch of the position, its offset, its tag, limit, inclusive ('1':
+-- the entry at the position too, so a reader that has not got that entry
+-- yet starts there; it must be held and carry the tag).
 -- Returns {1, epoch, top, top's tag, offset, tag, payload, offset, tag,
 -- payload, ...} with every entry after the position, or {0, reason}:
 -- 'epoch', 'ahead', 'trimmed' or 'too-many' (checked in that order). Never a
 -- partial answer.
 local meta, stream = KEYS[1], KEYS[2]
 local from, limit = tonumber(ARGV[2]), tonumber(ARGV[4])
+local inclusive = ARGV[5] == '1' and from > 0
 local epoch = redis.call('HGET', meta, 'epoch')
 if epoch ~= ARGV[1] then return { 0, 'epoch' } end
 local top = tonumber(redis.call('HGET', meta, 'top'))
@@ -23,14 +26,15 @@ if from > 0 then
   if entry[2][2] ~= ARGV[3] then return { 0, 'epoch' } end
   tag = entry[2][2]
 end
-if from == top then return { 1, epoch, top, tag } end
+if from == top and not inclusive then return { 1, epoch, top, tag } end
+local first = inclusive and from or from + 1
 -- From offset 0: the first entry must still be held.
 local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
-if oldest == nil or tonumber(string.match(oldest[1], '^(%d+)')) > from + 1 then return { 0, 'trimmed' } end
-if top - from > limit then return { 0, 'too-many' } end
-local entries = redis.call('XRANGE', stream, string.format('%d-1', from + 1), '+')
+if oldest == nil or tonumber(string.match(oldest[1], '^(%d+)')) > first then return { 0, 'trimmed' } end
+if top - first + 1 > limit then return { 0, 'too-many' } end
+local entries = redis.call('XRANGE', stream, string.format('%d-1', first), '+')
 local out = { 1, epoch, top, '' }
-local expected = from + 1
+local expected = first
 for _, entry in ipairs(entries) do
   local offset = tonumber(string.match(entry[1], '^(%d+)'))
   -- Offsets are consecutive by construction; a hole would mean an entry was

@@ -65,6 +65,30 @@ export function describeTopicHistory(name: string, setup: () => Promise<TopicHis
       expect(await history.since('chan', all.position, 10)).toMatchObject({ ok: true, items: [{ offset: 5, payload: 'e' }] });
     });
 
+    it('inclusive: gives the entry at the position too, checked by its tag, and refuses one no longer held', async () => {
+      const cap = 3;
+      const history = await (await setup()).history({ maxMessagesPerTopic: cap });
+      const p = await appendAll(history, 'chan', ['a', 'b', 'c']);
+      const item = (i: number, payload: string) => ({ offset: i + 1, tag: p[i]!.tag, payload });
+      expect(await history.since('chan', p[1]!, 10, { inclusive: true })).toEqual({
+        ok: true,
+        items: [item(1, 'b'), item(2, 'c')],
+        position: p[2],
+      });
+      // At the top: the top entry itself.
+      expect(await history.since('chan', p[2]!, 10, { inclusive: true })).toEqual({ ok: true, items: [item(2, 'c')], position: p[2] });
+      // The limit counts the entry at the position.
+      expect(await history.since('chan', p[1]!, 1, { inclusive: true })).toEqual({ ok: false, reason: 'too-many' });
+      // Another message at that offset (a failover that lost it): refused, not served.
+      expect(await history.since('chan', { ...p[1]!, tag: 'ffffffffffffffff' }, 10, { inclusive: true })).toEqual({
+        ok: false,
+        reason: 'epoch',
+      });
+      // Trimmed: the cap keeps cap + 1 entries (offsets 2..5 after two more appends), so offset 1 is gone.
+      await appendAll(history, 'chan', ['d', 'e']);
+      expect(await history.since('chan', p[0]!, 10, { inclusive: true })).toEqual({ ok: false, reason: 'trimmed' });
+    });
+
     it('refuses a position ahead of the top, and more entries than the limit', async () => {
       const history = await (await setup()).history();
       const [, , third] = await appendAll(history, 'chan', payloads(3));

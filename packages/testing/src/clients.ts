@@ -24,6 +24,8 @@ export interface ClientOptions {
    * different client.
    */
   localAddress?: string;
+  /** First reconnection delay and the cap of its backoff (socket.io-client's reconnectionDelay / reconnectionDelayMax), in ms. */
+  reconnectionDelayMs?: { first: number; max: number };
 }
 
 /** A socket.io-client connected to `url`, closed when the test (or suite) ends. */
@@ -33,6 +35,9 @@ export async function connectClient(url: string, options: ClientOptions = {}): P
   const socket = io(url, {
     transports: options.transports ?? ['websocket', 'polling'],
     reconnection: options.reconnection ?? false,
+    ...(options.reconnectionDelayMs === undefined
+      ? {}
+      : { reconnectionDelay: options.reconnectionDelayMs.first, reconnectionDelayMax: options.reconnectionDelayMs.max }),
     forceNew: true,
     timeout: 10_000,
     withCredentials: options.keepCookies ?? true,

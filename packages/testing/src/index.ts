@@ -10,3 +10,4 @@ export * from './redis-sentinel-set.js';
 export * from './key-slot.js';
 export * from './redis-cluster.js';
 export * from './poll-until.js';
+export * from './cuttable-proxy.js';

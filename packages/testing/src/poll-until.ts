@@ -7,12 +7,7 @@
  * @param what what was awaited, for the error: "<what> within <timeoutMs> ms".
  * @param timeoutMs the deadline, in milliseconds from the call.
  */
-export async function pollUntil<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-  intervalMs = 50,
-): Promise<T> {
+export async function pollUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 50): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

@@ -69,7 +69,10 @@ export class ClusterAdmin {
     } catch (err) {
       client.disconnect();
       const refused = errorCode(socketError ?? err) === 'ECONNREFUSED';
-      throw new NodeCallError(`${command} on port ${port}: ${refused ? 'connection refused' : err instanceof Error ? err.message : String(err)}`, refused);
+      throw new NodeCallError(
+        `${command} on port ${port}: ${refused ? 'connection refused' : err instanceof Error ? err.message : String(err)}`,
+        refused,
+      );
     }
     this.#clients.set(port, client);
     return client;

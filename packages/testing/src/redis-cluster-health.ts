@@ -30,7 +30,11 @@ function signature(shards: readonly ClusterShard[]): string {
  * importing; and every replica's replication link to its cluster master up
  * with no sync in progress (so it could take over if its master died).
  */
-export async function checkSettled(admin: ClusterAdmin, ports: readonly number[], expect: SettleExpectations = {}): Promise<SettledCluster> {
+export async function checkSettled(
+  admin: ClusterAdmin,
+  ports: readonly number[],
+  expect: SettleExpectations = {},
+): Promise<SettledCluster> {
   const answers = await Promise.all(
     ports.map((port) =>
       unlessRefused(async () => ({

@@ -39,7 +39,8 @@ export interface MigrateSlotResult {
 /** How long an operation may take to settle before it fails, in ms (a promotion is ~4 s here). */
 const SETTLE_MS = 20_000;
 
-const settled = (ctx: ClusterContext) => pollUntil('cluster did not settle', SETTLE_MS, () => checkSettled(ctx.admin, [...ctx.processes.keys()]));
+const settled = (ctx: ClusterContext) =>
+  pollUntil('cluster did not settle', SETTLE_MS, () => checkSettled(ctx.admin, [...ctx.processes.keys()]));
 
 async function role(ctx: ClusterContext, port: number): Promise<string> {
   const reply = await ctx.admin.call(port, 'ROLE');
@@ -69,7 +70,9 @@ export async function slotOf(ctx: ClusterContext, key: string): Promise<number> 
 export async function masterOfSlot(ctx: ClusterContext, slot: number): Promise<ClusterNodeAddress> {
   if (!Number.isInteger(slot) || slot < 0 || slot > 16383) throw new RangeError(`slot ${slot} is not in 0..16383`);
   return pollUntil(`nodes did not agree on the master of slot ${slot}`, 5000, async () => {
-    const owners = await Promise.all([...ctx.processes.keys()].map((port) => unlessRefused(() => ctx.admin.call(port, 'CLUSTER', 'SLOTS'))));
+    const owners = await Promise.all(
+      [...ctx.processes.keys()].map((port) => unlessRefused(() => ctx.admin.call(port, 'CLUSTER', 'SLOTS'))),
+    );
     const named = owners.filter((reply) => reply !== undefined).map((reply) => slotOwnerFromSlots(reply, slot));
     const first = named[0];
     if (first === undefined || named.some((o) => o?.nodeId !== first.nodeId)) return undefined;
@@ -81,7 +84,9 @@ export async function masterOfSlot(ctx: ClusterContext, slot: number): Promise<C
 export async function replicaOf(ctx: ClusterContext, masterPort: number): Promise<ClusterNodeAddress> {
   const master = await myself(ctx, masterPort);
   if (!master.isMaster) throw new Error(`node ${masterPort} is not a master`);
-  const candidates = (await ctx.admin.nodes(masterPort)).filter((n) => n.masterId === master.nodeId && !n.flags.some((f) => f.startsWith('fail')));
+  const candidates = (await ctx.admin.nodes(masterPort)).filter(
+    (n) => n.masterId === master.nodeId && !n.flags.some((f) => f.startsWith('fail')),
+  );
   for (const replica of candidates) {
     const link = await unlessRefused(() => ctx.admin.replication(replica.port));
     if (link?.get('master_link_status') === 'up') return { host: replica.host, port: replica.port, nodeId: replica.nodeId };
@@ -125,7 +130,12 @@ export async function killMaster(ctx: ClusterContext, port: number): Promise<Kil
   await proc.kill();
   ctx.admin.forget(port);
   try {
-    await pollUntil(`replica ${replica.port} was not promoted`, SETTLE_MS, async () => ((await role(ctx, replica.port)) === 'master' ? true : undefined), 20);
+    await pollUntil(
+      `replica ${replica.port} was not promoted`,
+      SETTLE_MS,
+      async () => ((await role(ctx, replica.port)) === 'master' ? true : undefined),
+      20,
+    );
   } catch (err) {
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n${await diagnostics(ctx, replica.port)}`, { cause: err });
   }

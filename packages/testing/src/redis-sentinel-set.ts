@@ -135,7 +135,13 @@ export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {
       const newPort = await until('no planned failover', 30_000, async () => {
         const port = await sentinelMasterPort(sentinels[0]!.port);
         if (port === undefined || port === oldPort) return undefined;
-        const server = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, lazyConnect: true, ...(options.password === undefined ? {} : { password: options.password }) });
+        const server = new Redis({
+          port,
+          host: '127.0.0.1',
+          maxRetriesPerRequest: 0,
+          lazyConnect: true,
+          ...(options.password === undefined ? {} : { password: options.password }),
+        });
         try {
           await server.connect();
           return (await server.role())[0] === 'master' ? port : undefined;

@@ -10,10 +10,13 @@ import { isTopic } from '../topics.js';
 import { historyBroadcaster } from './history-broadcaster.js';
 import type { TopicBroadcaster } from './topic-broadcaster.js';
 import { TopicFeed } from './topic-feed.js';
+import { DeliveryLog, retainMsFor } from './delivery-log.js';
 
 /** How topic events travel with recovery on: the history, this node's feed of it, and the broadcaster that appends. */
 export interface TopicDelivery {
   history: TopicHistory;
+  /** The order this node delivered its topics' events in; every delivery carries its offset token. */
+  log: DeliveryLog;
   feed: TopicFeed;
   broadcaster: TopicBroadcaster;
   /** A join waits for its topic's history subscription (what `rooms.ready` was for the sharded adapter). */
@@ -41,11 +44,18 @@ export function createTopicDelivery(
     malformed: metrics.historyDeliveryAnomalies.labels('malformed'),
   };
   for (const counter of Object.values(anomalies)) counter.inc(0);
+  const log = new DeliveryLog({
+    maxEntriesPerTopic: config.recoveryMaxMessagesPerTopic + 1,
+    retainMs: retainMsFor(config.pingIntervalMs, config.pingTimeoutMs),
+  });
   const feed = new TopicFeed({
+    log,
+    maxHeldPerTopic: config.recoveryMaxMessagesPerTopic,
     channelOf: (topic) => keys.topic(topic).channel,
     channelPrefix: keys.channelPrefix,
     subscriber: redis?.shardedSubscriber,
-    deliver: (topic, event, envelope) => io.local.to(topic).emit(event, envelope),
+    // The token last: socket.io-client keeps a string last argument as its offset and sends it back on reconnect.
+    deliver: (topic, event, envelope, token) => io.local.to(topic).emit(event, envelope, token),
     onDuplicate: () => anomalies.duplicate.inc(),
     onGap: (_topic, missed) => anomalies.gap.inc(missed),
     onMalformed: () => anomalies.malformed.inc(),
@@ -85,5 +95,5 @@ export function createTopicDelivery(
       warning.occurred(err);
     },
   });
-  return { history, feed, broadcaster, rooms: { ready: (topic) => feed.ready(topic), reconfirm: () => feed.resubscribe() } };
+  return { history, log, feed, broadcaster, rooms: { ready: (topic) => feed.ready(topic), reconfirm: () => feed.resubscribe() } };
 }

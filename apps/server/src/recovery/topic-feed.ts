@@ -1,5 +1,6 @@
 import type { RelayedEnvelope } from '@realtime/protocol';
-import { parseHistoryMessage, ShardedSubscriptions, type HistoryChannel, type RedisCommandClient } from '@realtime/presence';
+import { parseHistoryMessage, ShardedSubscriptions, type HistoryChannel, type Position, type RedisCommandClient } from '@realtime/presence';
+import type { DeliveryLog } from './delivery-log.js';
 
 /** What a stored event carries in the history: its name and envelope, JSON-encoded once by the node that appends it. */
 export type StoredEvent = [event: string, envelope: RelayedEnvelope];
@@ -14,8 +15,12 @@ export interface TopicFeedOptions {
    * are handed to `receive` in-process.
    */
   subscriber: RedisCommandClient | undefined;
-  /** Sends one event to this node's members of `topic`. */
-  deliver(topic: string, event: string, envelope: RelayedEnvelope): void;
+  /** Sends one event to this node's members of `topic`, with its offset token when a log is kept. */
+  deliver(topic: string, event: string, envelope: RelayedEnvelope, token: string | undefined): void;
+  /** Where the node records what it delivered, in order (session recovery); none: no tokens. */
+  log?: DeliveryLog;
+  /** Events kept per hold before it overflows (a recovering connection then starts over). */
+  maxHeldPerTopic?: number;
   /** A message at or below the last offset delivered for its topic (a resubscription replaying, a second subscription): dropped. */
   onDuplicate?(topic: string): void;
   /** Offsets skipped: pub/sub lost them (a subscriber reconnecting) and this node's members never got them live. */
@@ -29,6 +34,25 @@ interface Delivered {
   offset: number;
 }
 
+/** An event delivered to a topic's members while a recovering connection was not yet among them. */
+export interface HeldEvent {
+  /** Undefined when it was delivered without being stored (Redis failed). */
+  position: Position | undefined;
+  event: string;
+  envelope: RelayedEnvelope;
+}
+
+/** What a recovering connection missed live between reading the history and joining the topic's room. */
+export interface Hold {
+  readonly events: HeldEvent[];
+  /** More than `maxHeldPerTopic` arrived: the hold dropped them, and the recovery cannot complete. */
+  readonly overflowed: boolean;
+  release(): void;
+}
+
+/** A copy that does not keep the whole pub/sub message alive (V8 slices share their parent string). */
+const detached = (text: string): string => (text.length <= 12 ? text : Buffer.from(text, 'latin1').toString('latin1'));
+
 /**
  * This node's side of the topic history: one sharded subscription per topic
  * with local members, and delivery of what arrives on it to those members,
@@ -41,6 +65,7 @@ interface Delivered {
 export class TopicFeed {
   private readonly subscriptions: ShardedSubscriptions | undefined;
   private readonly delivered = new Map<string, Delivered>();
+  private readonly holds = new Map<string, Set<{ events: HeldEvent[]; overflowed: boolean }>>();
   private readonly prefixLength: number;
 
   constructor(private readonly options: TopicFeedOptions) {
@@ -65,6 +90,12 @@ export class TopicFeed {
   unwatch(topic: string): void {
     this.subscriptions?.unwatch(topic);
     this.delivered.delete(topic);
+    this.options.log?.forget(topic);
+  }
+
+  /** Whether the topic's channel is subscribed here (it has local members, or a connection is being recovered into it). */
+  watches(topic: string): boolean {
+    return this.subscriptions === undefined || this.subscriptions.has(topic);
   }
 
   /**
@@ -111,14 +142,55 @@ export class TopicFeed {
       if (offset > last.offset + 1) this.options.onGap?.(topic, offset - last.offset - 1);
       last.offset = offset;
     } else if (this.subscriptions === undefined || this.subscriptions.has(topic)) {
-      this.delivered.set(topic, { epoch, offset });
+      this.delivered.set(topic, { epoch: detached(epoch), offset });
     }
-    this.options.deliver(topic, stored[0], stored[1]);
+    const current = this.delivered.get(topic);
+    const position = { offset, epoch: current?.epoch ?? detached(epoch), tag: detached(parsed.position.tag) };
+    this.send(topic, stored[0], stored[1], position);
   }
 
   /** Redis could not take an event: this node's members still get it (it is in no history, and no other node has it). */
   deliverLocally(topic: string, event: string, envelope: RelayedEnvelope): void {
-    this.options.deliver(topic, event, envelope);
+    this.send(topic, event, envelope, undefined);
+  }
+
+  /**
+   * Keeps every event delivered to `topic` from now on until released: a
+   * recovering connection reads the history after this, and is given what
+   * arrived meanwhile (deduplicated by offset) when it joins the room.
+   */
+  hold(topic: string): Hold {
+    const state = { events: [] as HeldEvent[], overflowed: false };
+    let set = this.holds.get(topic);
+    if (set === undefined) {
+      set = new Set();
+      this.holds.set(topic, set);
+    }
+    set.add(state);
+    const holds = this.holds;
+    return {
+      events: state.events,
+      get overflowed() {
+        return state.overflowed;
+      },
+      release() {
+        const current = holds.get(topic);
+        current?.delete(state);
+        if (current?.size === 0) holds.delete(topic);
+      },
+    };
+  }
+
+  private send(topic: string, event: string, envelope: RelayedEnvelope, position: Position | undefined): void {
+    const log = this.options.log;
+    this.options.deliver(topic, event, envelope, log === undefined ? undefined : log.token(log.record(topic, position)));
+    const holds = this.holds.get(topic);
+    if (holds === undefined) return;
+    const max = this.options.maxHeldPerTopic ?? 1000;
+    for (const hold of holds) {
+      if (hold.events.length >= max) hold.overflowed = true;
+      else hold.events.push({ position, event, envelope });
+    }
   }
 
   /** Unsubscribes everything (the node is closing). */

@@ -93,7 +93,8 @@ export class MemoryTopicHistory implements TopicHistory {
     return Promise.resolve({ offset: state.top, epoch: state.epoch, tag: this.tagAt(state, state.top) ?? '' });
   }
 
-  since(topic: string, from: Position, limit: number): Promise<SinceResult> {
+  since(topic: string, from: Position, limit: number, options: { inclusive?: boolean } = {}): Promise<SinceResult> {
+    const inclusive = options.inclusive === true && from.offset > 0;
     checkSinceArguments(from, limit);
     const state = this.live(topic);
     // Same checks in the same order as history-since.lua.
@@ -105,11 +106,12 @@ export class MemoryTopicHistory implements TopicHistory {
       if (tag === undefined) return Promise.resolve({ ok: false, reason: 'trimmed' });
       if (tag !== from.tag) return Promise.resolve({ ok: false, reason: 'epoch' });
     }
-    if (from.offset === state.top) return Promise.resolve({ ok: true, items: [], position });
+    if (from.offset === state.top && !inclusive) return Promise.resolve({ ok: true, items: [], position });
+    const first = inclusive ? from.offset : from.offset + 1;
     const oldest = state.items[0];
-    if (oldest === undefined || oldest.offset > from.offset + 1) return Promise.resolve({ ok: false, reason: 'trimmed' });
-    if (state.top - from.offset > limit) return Promise.resolve({ ok: false, reason: 'too-many' });
-    const items = state.items.slice(from.offset + 1 - oldest.offset).map((item) => ({ ...item }));
+    if (oldest === undefined || oldest.offset > first) return Promise.resolve({ ok: false, reason: 'trimmed' });
+    if (state.top - first + 1 > limit) return Promise.resolve({ ok: false, reason: 'too-many' });
+    const items = state.items.slice(first - oldest.offset).map((item) => ({ ...item }));
     return Promise.resolve({ ok: true, items, position });
   }
 }

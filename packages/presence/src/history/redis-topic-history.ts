@@ -101,10 +101,11 @@ export class RedisTopicHistory implements TopicHistory {
     return { offset, epoch, tag };
   }
 
-  async since(topic: string, from: Position, limit: number): Promise<SinceResult> {
+  async since(topic: string, from: Position, limit: number, options: { inclusive?: boolean } = {}): Promise<SinceResult> {
     checkSinceArguments(from, limit);
     const keys = this.keys.topic(topic);
-    const reply = await this.redis.historySince(keys.meta, keys.stream, from.epoch, from.offset, from.tag, limit);
+    const inclusive = options.inclusive === true ? '1' : '0';
+    const reply = await this.redis.historySince(keys.meta, keys.stream, from.epoch, from.offset, from.tag, limit, inclusive);
     if (reply[0] === 0) return { ok: false, reason: reply[1] as 'epoch' | 'trimmed' | 'too-many' | 'ahead' };
     const [, epoch, top, topTag, ...flat] = reply;
     const items = [];

@@ -70,8 +70,13 @@ export interface TopicHistory {
   append(topic: string, payload: string, publish?: { channel: HistoryChannel }): Promise<Position>;
   /** The topic's current top: what a new reader starts from (offset 0 in a new epoch if the topic has no history). */
   position(topic: string): Promise<Position>;
-  /** Every entry after `from`, if there are at most `limit` and none is missing. */
-  since(topic: string, from: Position, limit: number): Promise<SinceResult>;
+  /**
+   * Every entry after `from`, if there are at most `limit` and none is
+   * missing. With `inclusive`, the entry at `from` too (it must be held and
+   * carry `from.tag`): for a reader that knows an entry's position but has
+   * not got that entry.
+   */
+  since(topic: string, from: Position, limit: number, options?: { inclusive?: boolean }): Promise<SinceResult>;
 }
 
 export interface TopicHistoryLimits {

@@ -1,0 +1,185 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Socket } from 'socket.io-client';
+import type { RelayedEnvelope } from '@realtime/protocol';
+import {
+  connectClient,
+  emitWithAck,
+  registerTeardown,
+  startCluster,
+  startCuttableProxy,
+  startRedisProcess,
+  uniqueKeyPrefix,
+  type CuttableProxy,
+  type ServerProcess,
+} from '@realtime/testing';
+import { metric } from './support/node-metrics.js';
+import { redisEnv } from './support/redis-env.js';
+
+/**
+ * Connection state recovery with plain socket.io-client (reconnection on):
+ * a client whose network drops comes back, to the same node or another,
+ * with `socket.recovered === true`, the same socket id, its channels and
+ * rooms, and every message sent to them meanwhile, in order, once, before
+ * new ones. The network drop is real: the client talks to its node through
+ * a TCP proxy that the test cuts (every connection destroyed) and blocks
+ * (reconnection attempts fail) for the length of the outage.
+ */
+const RECOVERY = { RECOVERY_WINDOW_MS: '120000', RATE_LIMIT_EVENTS_PER_SECOND: '0' };
+const FAST_RECONNECT = { reconnection: true, reconnectionDelayMs: { first: 100, max: 300 } } as const;
+
+/** Message texts of `event` a socket receives (across its reconnections), in order. */
+function texts(socket: Socket, event: string): string[] {
+  const seen: string[] = [];
+  socket.on(event, (envelope: RelayedEnvelope) => seen.push(envelope.data.message));
+  return seen;
+}
+
+/** Resolves on the socket's next `connect` (a reconnection). */
+const reconnected = (socket: Socket): Promise<void> => new Promise((resolve) => socket.once('connect', () => resolve()));
+
+async function outage(proxy: CuttableProxy, ms: number, comeBackTo?: ServerProcess): Promise<void> {
+  proxy.block();
+  proxy.cut();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  if (comeBackTo !== undefined) proxy.retarget(comeBackTo.port);
+  proxy.unblock();
+}
+
+/** Sends `n` messages to `channel`, each acknowledged (stored), while the test waits: `label-0` … */
+async function publish(sender: Socket, channel: string, label: string, n: number): Promise<string[]> {
+  const sent: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const message = `${label}-${i}`;
+    expect(await emitWithAck(sender, channel, { data: { roomChannel: channel, message } })).toEqual({ ok: true });
+    sent.push(message);
+  }
+  return sent;
+}
+
+describe.each(['standalone', 'cluster'] as const)('session recovery, %s Redis', (topology) => {
+  it('a client cut off for 1 s comes back through another node recovered: same id, same channel and room, every message once and in order', async () => {
+    const nodes = await startCluster(3, { keyPrefix: uniqueKeyPrefix('recovery'), env: { ...(await redisEnv(topology)), ...RECOVERY } });
+    const proxy = await startCuttableProxy(nodes[0]!.port);
+    const client = await connectClient(proxy.url, FAST_RECONNECT);
+    const sender = await connectClient(nodes[2]!.url);
+    for (const s of [client, sender]) {
+      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'news' } })).toMatchObject({ ok: true });
+      expect(await emitWithAck(s, 'join-room', { data: { roomChannel: 'news', roomId: 'r1' } })).toMatchObject({ ok: true });
+    }
+    const channelSeen = texts(client, 'news');
+    const roomSeen = texts(client, 'notify-room');
+    const before = await publish(sender, 'news', 'before', 5);
+    await vi.waitFor(() => expect(channelSeen).toEqual(before));
+    const id = client.id;
+    const back = reconnected(client);
+    const cut = outage(proxy, 1000, nodes[1]);
+    // Sent while the client is away (acknowledged: stored).
+    const during = await publish(sender, 'news', 'during', 10);
+    const roomDuring: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const message = `room-${i}`;
+      expect(await emitWithAck(sender, 'notify-room', { data: { roomChannel: 'news', roomId: 'r1', message } })).toEqual({ ok: true });
+      roomDuring.push(message);
+    }
+    await cut;
+    await back;
+    expect(client.recovered).toBe(true);
+    expect(client.id).toBe(id);
+    const after = await publish(sender, 'news', 'after', 5);
+    await vi.waitFor(() => expect(channelSeen).toHaveLength(before.length + during.length + after.length));
+    expect(channelSeen).toEqual([...before, ...during, ...after]);
+    expect(roomSeen).toEqual(roomDuring);
+    // Still a member on the new node: its own message reaches the sender.
+    const senderSeen = texts(sender, 'news');
+    expect(await emitWithAck(client, 'news', { data: { roomChannel: 'news', message: 'from the recovered client' } })).toEqual({
+      ok: true,
+    });
+    await vi.waitFor(() => expect(senderSeen).toContain('from the recovered client'));
+    // The mechanism: node 1 saved the session, node 2 recovered it.
+    expect(await metric(nodes[0]!, 'realtime_recoveries_total{outcome="saved"}')).toBe(1);
+    expect(await metric(nodes[1]!, 'realtime_recoveries_total{outcome="recovered"}')).toBe(1);
+  });
+});
+
+describe('session recovery: when it is impossible the client is told so, and starts empty', () => {
+  it('back after the window: recovered === false, a new id, in no channel', async () => {
+    const redis = await startRedisProcess();
+    registerTeardown(() => redis.stop());
+    const nodes = await startCluster(2, {
+      keyPrefix: uniqueKeyPrefix('recovery-window'),
+      redisUrl: redis.url,
+      env: { ...RECOVERY, RECOVERY_WINDOW_MS: '1000' },
+    });
+    const proxy = await startCuttableProxy(nodes[0]!.port);
+    const client = await connectClient(proxy.url, FAST_RECONNECT);
+    const sender = await connectClient(nodes[1]!.url);
+    for (const s of [client, sender])
+      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'w' } })).toMatchObject({ ok: true });
+    const seen = texts(client, 'w');
+    await publish(sender, 'w', 'before', 2);
+    await vi.waitFor(() => expect(seen).toHaveLength(2));
+    const id = client.id;
+    const back = reconnected(client);
+    await outage(proxy, 2500);
+    await back;
+    expect(client.recovered).toBe(false);
+    expect(client.id).not.toBe(id);
+    await publish(sender, 'w', 'after', 2);
+    // Not a member any more: only a new join would bring messages.
+    expect(await emitWithAck(client, 'w', { data: { roomChannel: 'w', message: 'x' } })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_A_MEMBER' },
+    });
+    expect(seen).toEqual(['before-0', 'before-1']);
+    expect(await metric(nodes[0]!, 'realtime_recoveries_total{outcome="unknown"}')).toBe(1);
+  });
+
+  it('more broadcasts than RECOVERY_MAX_MESSAGES_PER_TOPIC meanwhile: recovered === false, and none of them replayed', async () => {
+    const redis = await startRedisProcess();
+    registerTeardown(() => redis.stop());
+    const nodes = await startCluster(2, {
+      keyPrefix: uniqueKeyPrefix('recovery-cap'),
+      redisUrl: redis.url,
+      env: { ...RECOVERY, RECOVERY_MAX_MESSAGES_PER_TOPIC: '5' },
+    });
+    const proxy = await startCuttableProxy(nodes[0]!.port);
+    const client = await connectClient(proxy.url, FAST_RECONNECT);
+    const sender = await connectClient(nodes[1]!.url);
+    for (const s of [client, sender])
+      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'cap' } })).toMatchObject({ ok: true });
+    const seen = texts(client, 'cap');
+    await publish(sender, 'cap', 'before', 2);
+    await vi.waitFor(() => expect(seen).toHaveLength(2));
+    const back = reconnected(client);
+    const cut = outage(proxy, 500);
+    await publish(sender, 'cap', 'during', 8);
+    await cut;
+    await back;
+    expect(client.recovered).toBe(false);
+    expect(seen).toEqual(['before-0', 'before-1']);
+  });
+
+  it('Redis restarted empty during the disconnect: recovered === false, never a false true', async () => {
+    const redis = await startRedisProcess();
+    registerTeardown(() => redis.stop());
+    const nodes = await startCluster(2, { keyPrefix: uniqueKeyPrefix('recovery-empty'), redisUrl: redis.url, env: RECOVERY });
+    const proxy = await startCuttableProxy(nodes[0]!.port);
+    const client = await connectClient(proxy.url, FAST_RECONNECT);
+    const sender = await connectClient(nodes[1]!.url);
+    for (const s of [client, sender])
+      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'e' } })).toMatchObject({ ok: true });
+    const seen = texts(client, 'e');
+    await publish(sender, 'e', 'before', 2);
+    await vi.waitFor(() => expect(seen).toHaveLength(2));
+    const back = reconnected(client);
+    proxy.block();
+    proxy.cut();
+    // The session was saved when node 1 saw the loss; then Redis loses everything.
+    await vi.waitFor(async () => expect(await metric(nodes[0]!, 'realtime_recoveries_total{outcome="saved"}')).toBe(1));
+    await redis.kill();
+    await redis.start();
+    proxy.unblock();
+    await back;
+    expect(client.recovered).toBe(false);
+  });
+});
