@@ -56,6 +56,9 @@ export interface SessionRecoveryOptions {
 type Outcome =
   'saved' | 'save_failed' | 'recovered' | 'unknown' | 'refused_position' | 'refused_history' | 'refused_user' | 'failed' | 'abandoned';
 
+/** How long a recovery waits for live delivery to catch up with what it read (pub/sub lags by milliseconds). */
+const CATCH_UP_TIMEOUT_MS = 3000;
+
 const recorded = (d: Delivery): RecordedDelivery =>
   d.position === undefined ? [d.q] : [d.q, d.position.offset, d.position.epoch, d.position.tag];
 
@@ -173,6 +176,24 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
         pending.replays.push({ ...start, items: result.ok ? result.items : [], holds: holds[i]! });
       });
       if (results.some((result) => !result.ok)) {
+        abandon(pending);
+        count('refused_history');
+        return null;
+      }
+      // What the read returned may still be on its way here live: after the handover it would
+      // reach the connection a second time. A topic this node just subscribed drops those
+      // copies; one it was already receiving is waited for (it follows in order).
+      const caughtUp = await Promise.all(
+        plan.starts.map((start, i) => {
+          const top = (results[i] as { position: Position }).position;
+          if (pending.watchedHere.includes(start.topic)) {
+            feed.advance(start.topic, top);
+            return Promise.resolve(true);
+          }
+          return feed.reached(start.topic, top, CATCH_UP_TIMEOUT_MS);
+        }),
+      );
+      if (caughtUp.includes(false)) {
         abandon(pending);
         count('refused_history');
         return null;

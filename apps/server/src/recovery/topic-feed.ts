@@ -66,6 +66,7 @@ export class TopicFeed {
   private readonly subscriptions: ShardedSubscriptions | undefined;
   private readonly delivered = new Map<string, Delivered>();
   private readonly holds = new Map<string, Set<{ events: HeldEvent[]; overflowed: boolean }>>();
+  private readonly waiters = new Map<string, Set<{ position: Position; done: (reached: boolean) => void }>>();
   private readonly prefixLength: number;
 
   constructor(private readonly options: TopicFeedOptions) {
@@ -181,9 +182,58 @@ export class TopicFeed {
     };
   }
 
+  /** Whether this node has delivered the topic up to `position` (same epoch, offset at least its). */
+  private hasReached(topic: string, position: Position): boolean {
+    const last = this.delivered.get(topic);
+    return last !== undefined && last.epoch === position.epoch && last.offset >= position.offset;
+  }
+
+  /**
+   * Resolves true once this node has delivered `topic` up to `position`
+   * (at once if it has), false after `timeoutMs`. A recovery waits here for
+   * what it read from the history to have come by live too: whatever comes
+   * later is newer than its replay.
+   */
+  reached(topic: string, position: Position, timeoutMs: number): Promise<boolean> {
+    if (this.hasReached(topic, position)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let set = this.waiters.get(topic);
+      if (set === undefined) {
+        set = new Set();
+        this.waiters.set(topic, set);
+      }
+      const waiter = {
+        position,
+        done: (reached: boolean) => {
+          clearTimeout(timer);
+          set.delete(waiter);
+          if (set.size === 0 && this.waiters.get(topic) === set) this.waiters.delete(topic);
+          resolve(reached);
+        },
+      };
+      const timer = setTimeout(() => waiter.done(false), timeoutMs);
+      set.add(waiter);
+    });
+  }
+
+  /**
+   * For a topic this node just subscribed (no members here yet): treats
+   * everything up to `position` as delivered, so copies of it still on
+   * their way are dropped instead of reaching a recovered connection that
+   * was given them from the history.
+   */
+  advance(topic: string, position: Position): void {
+    if (this.hasReached(topic, position)) return;
+    this.delivered.set(topic, { epoch: position.epoch, offset: position.offset });
+  }
+
   private send(topic: string, event: string, envelope: RelayedEnvelope, position: Position | undefined): void {
     const log = this.options.log;
     this.options.deliver(topic, event, envelope, log === undefined ? undefined : log.token(log.record(topic, position)));
+    if (position !== undefined) {
+      const waiters = this.waiters.get(topic);
+      if (waiters !== undefined) for (const waiter of [...waiters]) if (this.hasReached(topic, waiter.position)) waiter.done(true);
+    }
     const holds = this.holds.get(topic);
     if (holds === undefined) return;
     const max = this.options.maxHeldPerTopic ?? 1000;
