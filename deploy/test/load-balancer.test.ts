@@ -139,7 +139,8 @@ describe('through the HAProxy load balancer (deploy/haproxy/haproxy.cfg)', () =>
     expect(connect).toMatchObject({ status: 200, body: 'ok' });
     const reply = await httpRequest(`${cluster.url}${path}`, { headers: { cookie } });
     expect(reply.status).toBe(200);
-    expect(reply.body).toMatch(/^40\{"sid":"[^"]+"\}/);
+    // With connection state recovery (the default) the CONNECT reply also carries the private session id.
+    expect(reply.body).toMatch(/^40\{"sid":"[^"]+","pid":"[^"]+"\}/);
     // A client that drops the cookie is a new client to HAProxy, sent to the next node in turn: "Session ID unknown".
     const cookieless = [];
     for (let i = 0; i < cluster.nodes.length; i++)
@@ -200,7 +201,7 @@ describe('through the HAProxy load balancer (deploy/haproxy/haproxy.cfg)', () =>
 });
 
 describe('a node drained with SIGTERM behind the load balancer', () => {
-  it('its clients reconnect through HAProxy to the other nodes, rejoin, and every count settles at the true figure', async () => {
+  it('its clients reconnect through HAProxy to the other nodes, are recovered there, and every count settles at the true figure', async () => {
     const cluster = await topology();
     const { polling, websocket } = await membersOnEveryNode(cluster, 'drain');
     const placed = [...polling, ...websocket];
@@ -223,8 +224,13 @@ describe('a node drained with SIGTERM behind the load balancer', () => {
       // A transport-level loss, the kind socket.io-client reconnects after ("io server disconnect" would not).
       expect(['transport close', 'transport error']).toContain(m.disconnects[0]);
       expect(m.disconnects).toHaveLength(1);
-      const now = await nodeOfSocket(cluster.nodes, m.ids.at(-1) as string);
-      expect(now).not.toBe(victim);
+      // Recovered (RECOVERY_WINDOW_MS, on by default): the same socket id, now opened on another node.
+      expect(m.socket.recovered).toBe(true);
+      expect(m.ids[1]).toBe(m.ids[0]);
+      await nodeOfSocket(
+        cluster.nodes.filter((node) => node !== victim),
+        m.ids.at(-1) as string,
+      );
     }
     // Members of the other nodes never noticed.
     for (const m of staying) expect(m.disconnects).toEqual([]);

@@ -141,13 +141,13 @@ export interface Config {
   /** SHUTDOWN_GRACE_MS: how long a drain may take before the process exits anyway. Default 10 000. */
   shutdownGraceMs: number;
   /**
-   * RECOVERY_WINDOW_MS: how long each channel's and room's history of
-   * broadcasts is kept after its last one, so a connection that comes back
-   * within it can be given what it missed (README, "Recovery"). With it set,
-   * every broadcast to a topic is stored and published by one Redis script on
-   * the topic's slot, and every node delivers it from there. `0` (the
-   * default until session recovery lands, issue 11) keeps no history: the
-   * adapter broadcasts as before. At most 24 h.
+   * RECOVERY_WINDOW_MS: how long a lost connection may come back and be
+   * recovered (README, "Recovery after a brief disconnect"), and how long
+   * each channel's and room's history of events is kept after its last
+   * one. With it set, every event to a topic is stored and published by one
+   * Redis script on the topic's slot, and every node delivers it from there.
+   * Default 120 000 (Ably keeps a connection recoverable for 2 minutes).
+   * `0` keeps no history: the adapter broadcasts as before. At most 24 h.
    */
   recoveryWindowMs: number;
   /** RECOVERY_MAX_MESSAGES_PER_TOPIC: broadcasts kept per channel or room (exactly). Default 1 000. */
@@ -526,7 +526,7 @@ export function loadConfig(env: Env = process.env): Config {
     presenceEventsMaxMembers: integer(env, 'PRESENCE_EVENTS_MAX_MEMBERS', 0, 0),
     adapterMode,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, MAX_TIMER_MS),
-    recoveryWindowMs: integer(env, 'RECOVERY_WINDOW_MS', 0, 0, 24 * 60 * 60 * 1000),
+    recoveryWindowMs: integer(env, 'RECOVERY_WINDOW_MS', 120_000, 0, 24 * 60 * 60 * 1000),
     recoveryMaxMessagesPerTopic: integer(env, 'RECOVERY_MAX_MESSAGES_PER_TOPIC', 1000, 1, 100_000),
     apiKeys: parseApiKeys(env.API_KEYS),
     apiMaxBodyBytes: integer(env, 'API_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -38,7 +38,6 @@ const AUDIENCE = 'realtime-tests';
 
 /** What a refused connect rejects with. */
 
-
 describe('AUTH_MODE=required with AUTH_JWT_SECRET, AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE', () => {
   let node: ServerProcess;
   beforeAll(async () => {
@@ -87,9 +86,15 @@ describe('AUTH_MODE=required with AUTH_JWT_SECRET, AUTH_JWT_ISSUER and AUTH_JWT_
     ['a wrong audience', () => signToken(HS_SECRET, { sub: 'u' }, { issuer: ISSUER, audience: 'another-app' })],
     ['a wrong secret', () => signToken(`${HS_SECRET}-not`, { sub: 'u' }, { issuer: ISSUER, audience: AUDIENCE })],
     ['alg none', () => Promise.resolve(unsignedToken({ sub: 'u', iss: ISSUER, aud: AUDIENCE }))],
-    ['an RS256 token (no public key configured)', () => signToken(rsaKeyPair().privateKey, { sub: 'u' }, { alg: 'RS256', issuer: ISSUER, audience: AUDIENCE })],
+    [
+      'an RS256 token (no public key configured)',
+      () => signToken(rsaKeyPair().privateKey, { sub: 'u' }, { alg: 'RS256', issuer: ISSUER, audience: AUDIENCE }),
+    ],
     ['no sub', () => signToken(HS_SECRET, {}, { issuer: ISSUER, audience: AUDIENCE })],
-    ['a channels claim that is not grants', () => signToken(HS_SECRET, { sub: 'u', channels: ['chat'] }, { issuer: ISSUER, audience: AUDIENCE })],
+    [
+      'a channels claim that is not grants',
+      () => signToken(HS_SECRET, { sub: 'u', channels: ['chat'] }, { issuer: ISSUER, audience: AUDIENCE }),
+    ],
     ['garbage', () => Promise.resolve('not.a.jwt')],
   ])('refuses a token with %s: AUTH_INVALID', async (_, make) => {
     const err = await refusal(connectClient(node.url, { auth: { token: await make() } }));
@@ -124,7 +129,10 @@ describe('AUTH_JWT_PUBLIC_KEY: the algorithm is fixed by the key type', () => {
   const nodes = new Map<string, ServerProcess>();
   beforeAll(async () => {
     const start = async (name: string, key: KeyPair, extra: Record<string, string> = {}) =>
-      nodes.set(name, await startServerProcess({ nodeId: `auth-${name}`, env: { AUTH_MODE: 'required', AUTH_JWT_PUBLIC_KEY: key.pem, ...extra } }));
+      nodes.set(
+        name,
+        await startServerProcess({ nodeId: `auth-${name}`, env: { AUTH_MODE: 'required', AUTH_JWT_PUBLIC_KEY: key.pem, ...extra } }),
+      );
     // The RSA node also has a secret: both sources at once, each verifying its own family.
     await Promise.all([start('rsa', rsa, { AUTH_JWT_SECRET: HS_SECRET }), start('ec', ec), start('ed', ed)]);
   }, 30_000);
@@ -188,7 +196,9 @@ describe('AUTH_MODE=optional', () => {
 
   it('a token that is not a string, or a Bearer header without a token, is refused too; another scheme is ignored', async () => {
     expect(await refusal(connectClient(node.url, { auth: { token: 42 } }))).toMatchObject({ message: 'AUTH_INVALID' });
-    expect(await refusal(connectClient(node.url, { extraHeaders: { Authorization: 'Bearer' } }))).toMatchObject({ message: 'AUTH_INVALID' });
+    expect(await refusal(connectClient(node.url, { extraHeaders: { Authorization: 'Bearer' } }))).toMatchObject({
+      message: 'AUTH_INVALID',
+    });
     expect((await connectClient(node.url, { extraHeaders: { Authorization: 'Basic dXNlcjpwYXNz' } })).connected).toBe(true);
   });
 
@@ -219,7 +229,10 @@ describe('AUTH_MODE=optional', () => {
     for (const path of ['optional-members', 'optional-members/rooms/r']) {
       const page = await members(node, path);
       expect(page.members).toHaveLength(2);
-      expect(page.members.find((m) => m.clientId === user.id)).toMatchObject({ userId: 'listed-user', source: { userId: 'listed-user', userName: 'Listed' } });
+      expect(page.members.find((m) => m.clientId === user.id)).toMatchObject({
+        userId: 'listed-user',
+        source: { userId: 'listed-user', userName: 'Listed' },
+      });
       expect(page.members.find((m) => m.clientId === anonymous.id)).toMatchObject({ userId: null });
       expect(page.members.find((m) => m.clientId === anonymous.id)?.source.userId).toBeUndefined();
     }

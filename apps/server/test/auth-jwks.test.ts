@@ -29,7 +29,10 @@ describe('AUTH_JWKS_URL', () => {
     jwks.publish('rsa-1', rsa.publicKey, 'RS256');
     jwks.publish('ec-1', ec.publicKey);
     // A secret too: several sources at once.
-    node = await startServerProcess({ nodeId: 'auth-jwks', env: { AUTH_MODE: 'required', AUTH_JWKS_URL: jwks.url, AUTH_JWT_SECRET: HS_SECRET } });
+    node = await startServerProcess({
+      nodeId: 'auth-jwks',
+      env: { AUTH_MODE: 'required', AUTH_JWKS_URL: jwks.url, AUTH_JWT_SECRET: HS_SECRET },
+    });
   }, 30_000);
 
   it('verifies tokens by kid with the key of the matching algorithm, one request for the whole set', async () => {
@@ -42,15 +45,19 @@ describe('AUTH_JWKS_URL', () => {
   });
 
   it('refuses a kid whose key is of another algorithm, a PS256 token for a key pinned to RS256, and a token without kid', async () => {
-    expect(await refusalCode(connectClient(node.url, { auth: { token: await signToken(rsa.privateKey, { sub: 'u' }, { alg: 'RS256', kid: 'ec-1' }) } }))).toBe(
-      'AUTH_INVALID',
-    );
-    expect(await refusalCode(connectClient(node.url, { auth: { token: await signToken(rsa.privateKey, { sub: 'u' }, { alg: 'PS256', kid: 'rsa-1' }) } }))).toBe(
-      'AUTH_INVALID',
-    );
-    expect(await refusalCode(connectClient(node.url, { auth: { token: await signToken(rsa.privateKey, { sub: 'u' }, { alg: 'RS256' }) } }))).toBe(
-      'AUTH_INVALID',
-    );
+    expect(
+      await refusalCode(
+        connectClient(node.url, { auth: { token: await signToken(rsa.privateKey, { sub: 'u' }, { alg: 'RS256', kid: 'ec-1' }) } }),
+      ),
+    ).toBe('AUTH_INVALID');
+    expect(
+      await refusalCode(
+        connectClient(node.url, { auth: { token: await signToken(rsa.privateKey, { sub: 'u' }, { alg: 'PS256', kid: 'rsa-1' }) } }),
+      ),
+    ).toBe('AUTH_INVALID');
+    expect(
+      await refusalCode(connectClient(node.url, { auth: { token: await signToken(rsa.privateKey, { sub: 'u' }, { alg: 'RS256' }) } })),
+    ).toBe('AUTH_INVALID');
   });
 
   it('tokens with unknown kids cost no more JWKS requests within 60 s, even a kid published since', async () => {

@@ -28,7 +28,6 @@ async function brokerReceived(node: ServerProcess, kind: string): Promise<number
   return Number(match[1]);
 }
 
-
 describe.each([
   ['standalone', 'sharded'],
   ['standalone', 'classic'],
@@ -37,7 +36,8 @@ describe.each([
   it('1,000 messages in 50 channels whose members are all on node 1', async () => {
     const nodes = await startCluster(3, {
       keyPrefix: uniqueKeyPrefix('broker'),
-      env: { ...(await redisEnv(topology)), ADAPTER_MODE: adapterMode, RATE_LIMIT_EVENTS_PER_SECOND: '0' },
+      // The adapters' own traffic: topic events through the adapter (history-delivery.test.ts has the recovery path's).
+      env: { ...(await redisEnv(topology)), ADAPTER_MODE: adapterMode, RATE_LIMIT_EVENTS_PER_SECOND: '0', RECOVERY_WINDOW_MS: '0' },
     });
     const [a, b] = await Promise.all([connectClient(nodes[0]!.url), connectClient(nodes[0]!.url)]);
     // 18-character ids: their topics would be 20 characters long, the length the sharded adapter takes for a socket id.
@@ -86,7 +86,11 @@ describe.each(['sharded', 'classic'] as const)('the publish guard, ADAPTER_MODE=
   it('while Redis is down, a message still reaches the members on its own node, and the dropped publish is counted', async () => {
     const redis = await startRedisProcess();
     registerTeardown(() => redis.stop());
-    const [node] = await startCluster(1, { redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('guard'), env: { ADAPTER_MODE: adapterMode } });
+    const [node] = await startCluster(1, {
+      redisUrl: redis.url,
+      keyPrefix: uniqueKeyPrefix('guard'),
+      env: { ADAPTER_MODE: adapterMode, RECOVERY_WINDOW_MS: '0' },
+    });
     const [a, b] = await Promise.all([connectClient(node!.url), connectClient(node!.url)]);
     for (const s of [a, b]) await emitWithAck(s, 'join-channel', { data: { roomChannel: 'guarded' } });
     const dropped = async () =>

@@ -52,7 +52,7 @@ const INTEGERS: readonly { name: string; field: keyof Config; fallback: number; 
   { name: 'PRESENCE_ANNOUNCE_INTERVAL_MS', field: 'presenceAnnounceIntervalMs', fallback: 250, min: 0, max: 2_147_483_647 },
   { name: 'PRESENCE_EVENTS_MAX_MEMBERS', field: 'presenceEventsMaxMembers', fallback: 0, min: 0 },
   { name: 'SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', fallback: 10_000, min: 100, max: 2_147_483_647 },
-  { name: 'RECOVERY_WINDOW_MS', field: 'recoveryWindowMs', fallback: 0, min: 0, max: 86_400_000 },
+  { name: 'RECOVERY_WINDOW_MS', field: 'recoveryWindowMs', fallback: 120_000, min: 0, max: 86_400_000 },
   { name: 'RECOVERY_MAX_MESSAGES_PER_TOPIC', field: 'recoveryMaxMessagesPerTopic', fallback: 1000, min: 1, max: 100_000 },
   { name: 'REDIS_CONNECT_TIMEOUT_MS', field: 'redisConnectTimeoutMs', fallback: 10_000, min: 100, max: 2_147_483_647 },
   { name: 'PING_INTERVAL_MS', field: 'pingIntervalMs', fallback: 10_000, min: 100, max: 600_000 },
@@ -118,7 +118,7 @@ describe('loadConfig', () => {
       presenceEventsMaxMembers: 0,
       adapterMode: 'classic',
       shutdownGraceMs: 10_000,
-      recoveryWindowMs: 0,
+      recoveryWindowMs: 120_000,
       recoveryMaxMessagesPerTopic: 1000,
       apiKeys: [],
       apiMaxBodyBytes: 8 * 1024 * 1024,
@@ -530,7 +530,9 @@ describe('AUTH_*: connection authentication', () => {
   });
 
   it.each(['optional', 'required'])('AUTH_MODE=%s without a key source is a configuration error naming the sources', (mode) => {
-    expect(() => loadConfig({ AUTH_MODE: mode })).toThrow(/AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_PUBLIC_KEY_FILE or AUTH_JWKS_URL/);
+    expect(() => loadConfig({ AUTH_MODE: mode })).toThrow(
+      /AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_PUBLIC_KEY_FILE or AUTH_JWKS_URL/,
+    );
   });
 
   it('refuses an unknown mode', () => {
@@ -553,7 +555,12 @@ describe('AUTH_*: connection authentication', () => {
     expect(Buffer.from(auth.jwtSecret ?? new Uint8Array()).toString()).toBe(SECRET);
     expect(auth.jwtPublicKey?.asymmetricKeyType).toBe('ec');
     expect(auth.jwksUrl?.href).toBe('https://idp.example.com/.well-known/jwks.json');
-    expect(auth).toMatchObject({ issuer: 'https://idp.example.com/', audience: 'realtime', nameClaim: 'preferred_username', channelsClaim: 'rt_channels' });
+    expect(auth).toMatchObject({
+      issuer: 'https://idp.example.com/',
+      audience: 'realtime',
+      nameClaim: 'preferred_username',
+      channelsClaim: 'rt_channels',
+    });
     expect(allows(auth.defaultChannels, 'public-1', 'join')).toBe(true);
     expect(allows(auth.defaultChannels, 'public-1', 'publish')).toBe(false);
   });
@@ -579,9 +586,9 @@ describe('AUTH_*: connection authentication', () => {
     expect(() => loadConfig({ AUTH_JWT_PUBLIC_KEY: 'not a pem' })).toThrow(/PEM public key/);
     const { privateKey } = generateKeyPairSync('ed25519');
     // A private key PEM yields its public half: a misplaced private key is at least not used to sign anything.
-    expect(loadConfig({ AUTH_JWT_PUBLIC_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }).auth.jwtPublicKey?.type).toBe(
-      'public',
-    );
+    expect(
+      loadConfig({ AUTH_JWT_PUBLIC_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }).auth.jwtPublicKey?.type,
+    ).toBe('public');
     expect(() => loadConfig({ AUTH_JWKS_URL: 'file:///etc/passwd' })).toThrow(/http\(s\) URL/);
     expect(() => loadConfig({ AUTH_JWKS_URL: 'not a url' })).toThrow(/http\(s\) URL/);
   });

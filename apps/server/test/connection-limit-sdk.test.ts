@@ -35,7 +35,6 @@ function sdk(url: string, options: RealtimeClientOptions): { rt: RealtimeClient;
   return { rt, refusals, lost };
 }
 
-
 describe('the SDK and CONNECTION_LIMIT', () => {
   it('retries the refusal with backoff while the user is at its limit, then connects once a slot frees; a join made meanwhile goes through', async () => {
     const [a, b] = await twoNodes();

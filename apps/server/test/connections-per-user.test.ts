@@ -33,7 +33,6 @@ const LIMIT_MESSAGE = 'this user already has 3 connections (MAX_CONNECTIONS_PER_
 const newUser = (): string => `user-${randomUUID().slice(0, 8)}`;
 const tokenFor = (userId: string): Promise<string> => signToken(HS_SECRET, { sub: userId });
 
-
 const REFUSALS = 'realtime_auth_refusals_total{code="CONNECTION_LIMIT"}';
 const FALLBACKS = 'realtime_connection_limit_fallbacks_total';
 

@@ -12,7 +12,14 @@ import { loadConfig } from '../src/config.js';
  * other's joins and the live counts. A screenshot is saved for people to look at.
  */
 const SCREENSHOT = fileURLToPath(new URL('../../../.tmp/demo-page.png', import.meta.url));
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-sync',
+];
 
 let browser: Browser;
 let nodes: ServerProcess[];

@@ -121,7 +121,7 @@ describe('source: key length and the whole identity are bounded', () => {
     expect(envelope.data.message).toBe('x');
   });
 
-  it('one connection at its subscription limit with the largest identity grows Redis by well under a megabyte', async () => {
+  it('one connection at its subscription limit with the largest identity grows Redis by under 1.5 MiB', async () => {
     const redis = await startRedisProcess();
     registerTeardown(() => redis.stop());
     const { url } = await startTestNode({ REDIS_URL: redis.url });
@@ -149,8 +149,10 @@ describe('source: key length and the whole identity are bounded', () => {
     expect(results.filter((a) => a.ok)).toHaveLength(100);
     expect(results.filter((a) => !a.ok && a.error.code === 'LIMIT_EXCEEDED')).toHaveLength(50);
     const grown = (await usedMemory()) - before;
-    // 100 memberships × (identity ≤ ~5 KiB + index entry): about 0.5 MB at worst, against 88 MB before the bound.
-    expect(grown).toBeLessThan(1024 * 1024);
+    // 100 memberships × (identity ≤ ~5 KiB + index entry): about 0.5 MB at worst, against 88 MB before the bound;
+    // with recovery on (the default), each join-channel event, the same identity again, is also in its channel's
+    // history (about 0.6 MB more), which expires RECOVERY_WINDOW_MS after the channel's last event.
+    expect(grown).toBeLessThan(1.5 * 1024 * 1024);
     process.stdout.write(`stored for one connection at its subscription limit, largest identity: ${grown} bytes\n`);
     await expectHealthy(url);
   });

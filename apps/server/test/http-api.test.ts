@@ -144,7 +144,10 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
     const path = `/api/v1/channels/${encodeURIComponent(longChannel)}/rooms/r1/messages`;
     const answer = await call(nodes[0]!.url, 'POST', '/api/v1/channels/{channel}/rooms/{roomId}/messages', path, { message: 'room only' });
     expect(answer.status).toBe(200);
-    expect(await roomGot).toMatchObject({ clientId: 'api:backend', data: { roomChannel: longChannel, roomId: 'r1', message: 'room only' } });
+    expect(await roomGot).toMatchObject({
+      clientId: 'api:backend',
+      data: { roomChannel: longChannel, roomId: 'r1', message: 'room only' },
+    });
     expect(channelTraffic).toEqual([]);
 
     const counts = await Promise.all(
@@ -266,7 +269,12 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
     let pages = 0;
     do {
       const query: string = `?limit=${PAGE}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
-      const page = await call(nodes[pages % 3]!.url, 'GET', '/api/v1/channels/{channel}/members', `/api/v1/channels/listed/members${query}`);
+      const page = await call(
+        nodes[pages % 3]!.url,
+        'GET',
+        '/api/v1/channels/{channel}/members',
+        `/api/v1/channels/listed/members${query}`,
+      );
       expect(page.status).toBe(200);
       const members = page.body.members as { clientId: string; nodeId: string; source: Record<string, string>; joinedAt: string }[];
       expect(members.length).toBeLessThanOrEqual(PAGE);
@@ -286,10 +294,13 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
     expect(pages).toBeGreaterThanOrEqual(Math.ceil(MEMBERS / PAGE));
     const bad = await call(nodes[0]!.url, 'GET', '/api/v1/channels/{channel}/members', '/api/v1/channels/listed/members?cursor=@@@');
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });
-    expect((await call(nodes[0]!.url, 'GET', '/api/v1/channels/{channel}/members', '/api/v1/channels/listed/members?limit=1001')).status).toBe(400);
+    expect(
+      (await call(nodes[0]!.url, 'GET', '/api/v1/channels/{channel}/members', '/api/v1/channels/listed/members?limit=1001')).status,
+    ).toBe(400);
 
     const lister = await connectClient(nodes[1]!.url);
-    for (const channel of ['list-a', 'list-b', 'list-c', 'unlisted']) await emitWithAck(lister, 'join-channel', { data: { roomChannel: channel } });
+    for (const channel of ['list-a', 'list-b', 'list-c', 'unlisted'])
+      await emitWithAck(lister, 'join-channel', { data: { roomChannel: channel } });
     await emitWithAck(sockets[0]!, 'join-channel', { data: { roomChannel: 'list-b' } });
     const found = new Map<string, number>();
     cursor = null;
@@ -316,15 +327,25 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
     expect(victim.active).toBe(false);
     const gone = await call(nodes[0]!.url, 'DELETE', '/api/v1/connections/{clientId}', `/api/v1/connections/${victim.id ?? 'gone'}x`);
     expect(gone).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
-    const topicName = await call(nodes[0]!.url, 'DELETE', '/api/v1/connections/{clientId}', `/api/v1/connections/${encodeURIComponent('c\u001flisted')}`);
+    const topicName = await call(
+      nodes[0]!.url,
+      'DELETE',
+      '/api/v1/connections/{clientId}',
+      `/api/v1/connections/${encodeURIComponent('c\u001flisted')}`,
+    );
     expect(topicName).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });
   });
 
   it('answers a user disconnect from any node in the shapes the document declares (with AUTH_MODE=off no connection has a user)', async () => {
     const bystander = await connectClient(nodes[1]!.url);
     const route = '/api/v1/users/{userId}/disconnect';
-    expect(await call(nodes[0]!.url, 'POST', route, '/api/v1/users/u-1/disconnect')).toMatchObject({ status: 200, body: { ok: true, disconnected: 0 } });
-    const revoked = await call(nodes[2]!.url, 'POST', route, '/api/v1/users/u-1/disconnect', { revokeTokensIssuedBefore: Math.floor(Date.now() / 1000) });
+    expect(await call(nodes[0]!.url, 'POST', route, '/api/v1/users/u-1/disconnect')).toMatchObject({
+      status: 200,
+      body: { ok: true, disconnected: 0 },
+    });
+    const revoked = await call(nodes[2]!.url, 'POST', route, '/api/v1/users/u-1/disconnect', {
+      revokeTokensIssuedBefore: Math.floor(Date.now() / 1000),
+    });
     expect(revoked).toMatchObject({ status: 200, body: { ok: true, disconnected: 0 } });
     const bad = await call(nodes[0]!.url, 'POST', route, '/api/v1/users/u-1/disconnect', { revokeTokensIssuedBefore: 'now' });
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PAYLOAD' } } });
@@ -336,7 +357,9 @@ describe.each(['standalone', 'cluster'] as const)('HTTP API on three nodes, %s R
     await call(nodes[0]!.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('logged'), { message: 'x' });
     await call(nodes[0]!.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('logged'), { message: 'x' }, null);
     const metrics = await (await fetch(`${nodes[0]!.url}/metrics`)).text();
-    expect(metrics).toMatch(/realtime_api_requests_total\{key="backend",route="\/api\/v1\/channels\/:channel\/messages",status="200"\} [1-9]/);
+    expect(metrics).toMatch(
+      /realtime_api_requests_total\{key="backend",route="\/api\/v1\/channels\/:channel\/messages",status="200"\} [1-9]/,
+    );
     expect(metrics).toMatch(/realtime_api_requests_total\{key="none",route="\/api\/v1\/channels\/:channel\/messages",status="401"\} [1-9]/);
     await vi.waitFor(() => expect(nodes[0]!.logs.some((l) => l.msg === 'HTTP API request' && l.apiKey === 'backend')).toBe(true));
     for (const node of nodes) expect(JSON.stringify(node.logs)).not.toContain(SECRET);
@@ -414,7 +437,12 @@ describe('HTTP API documentation and switches', () => {
   it('while Redis is down a publish delivers nothing and answers 503, so the caller can retry', async () => {
     const redis = await startRedisProcess();
     registerTeardown(() => redis.stop());
-    const node = await startServerProcess({ nodeId: 'api-outage', redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('api'), env: { API_KEYS } });
+    const node = await startServerProcess({
+      nodeId: 'api-outage',
+      redisUrl: redis.url,
+      keyPrefix: uniqueKeyPrefix('api'),
+      env: { API_KEYS },
+    });
     const member = await connectClient(node.url);
     await emitWithAck(member, 'join-channel', { data: { roomChannel: 'outage' } });
     const got = record<RelayedEnvelope>(member, 'outage');
@@ -441,10 +469,15 @@ describe('HTTP API documentation and switches', () => {
   it('API_RATE_LIMIT_PER_SECOND holds per key across nodes: bursts of twice the rate, then 429 with Retry-After', async () => {
     const redis = await startTestRedis();
     registerTeardown(() => redis.stop());
-    const [n1, n2] = await startCluster(2, { redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('api'), env: { API_KEYS, API_RATE_LIMIT_PER_SECOND: '5' } });
+    const [n1, n2] = await startCluster(2, {
+      redisUrl: redis.url,
+      keyPrefix: uniqueKeyPrefix('api'),
+      env: { API_KEYS, API_RATE_LIMIT_PER_SECOND: '5' },
+    });
     const startedAt = performance.now();
     const answers = [];
-    for (let i = 0; i < 30; i++) answers.push(await call((i % 2 === 0 ? n1 : n2)!.url, 'GET', '/api/v1/channels/{channel}', '/api/v1/channels/rated'));
+    for (let i = 0; i < 30; i++)
+      answers.push(await call((i % 2 === 0 ? n1 : n2)!.url, 'GET', '/api/v1/channels/{channel}', '/api/v1/channels/rated'));
     const elapsedSeconds = (performance.now() - startedAt) / 1000;
     const allowed = answers.filter((a) => a.status === 200).length;
     expect(allowed).toBeGreaterThanOrEqual(10);
@@ -462,23 +495,54 @@ describe('HTTP API documentation and switches', () => {
 
   it('a body over API_MAX_BODY_BYTES is refused with 413 before it is read whole', async () => {
     const node = await startServerProcess({ nodeId: 'api-body', env: { API_KEYS, API_MAX_BODY_BYTES: '2048' } });
-    const big = await call(node.url, 'POST', '/api/v1/publish', '/api/v1/publish', { items: [{ channel: 'c', message: 'x'.repeat(3000) }] });
-    expect(big).toMatchObject({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining('API_MAX_BODY_BYTES') as string } } });
-    const small = await call(node.url, 'POST', '/api/v1/publish', '/api/v1/publish', { items: [{ channel: 'c', message: 'x'.repeat(1000) }] });
+    const big = await call(node.url, 'POST', '/api/v1/publish', '/api/v1/publish', {
+      items: [{ channel: 'c', message: 'x'.repeat(3000) }],
+    });
+    expect(big).toMatchObject({
+      status: 413,
+      body: { error: { code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining('API_MAX_BODY_BYTES') as string } },
+    });
+    const small = await call(node.url, 'POST', '/api/v1/publish', '/api/v1/publish', {
+      items: [{ channel: 'c', message: 'x'.repeat(1000) }],
+    });
     expect(small).toMatchObject({ status: 200, body: { results: [{ ok: true, duplicate: false }] } });
   });
 
-  it('one API publish costs one Redis publish', async () => {
+  it.each([
+    ['0', 'publish'],
+    // Recovery on (the default): the history script, which stores and publishes in one call.
+    ['120000', 'evalsha'],
+  ])('RECOVERY_WINDOW_MS=%s: one API publish costs one Redis call, one %s', async (recoveryWindowMs, command) => {
     const redis = await startRedisProcess();
     registerTeardown(() => redis.stop());
-    const env = { API_KEYS, HEARTBEAT_INTERVAL_MS: '60000', NODE_TTL_MS: '120000' };
+    // The API's rate limit (a script per request) off: only the publish path is counted.
+    const env = {
+      API_KEYS,
+      HEARTBEAT_INTERVAL_MS: '60000',
+      NODE_TTL_MS: '120000',
+      RECOVERY_WINDOW_MS: recoveryWindowMs,
+      API_RATE_LIMIT_PER_SECOND: '0',
+    };
     const node = await startServerProcess({ nodeId: 'api-cost', redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('api'), env });
     const admin = new Redis(redis.url);
     registerTeardown(() => admin.disconnect());
-    const publishes = async (): Promise<number> => Number(/^cmdstat_publish:calls=(\d+)/m.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const calls = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm');
+    const publishes = async (): Promise<number> => Number(calls.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    // One first: a script's first run on a fresh Redis is an EVALSHA answered NOSCRIPT, then an EVAL.
+    expect((await call(node.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('cost'), { message: 'first' })).status).toBe(
+      200,
+    );
+    const anyCall = async (): Promise<number> =>
+      [...(await admin.info('commandstats')).matchAll(/^cmdstat_(?:publish|eval|evalsha):calls=(\d+)/gm)].reduce(
+        (a, m) => a + Number(m[1]),
+        0,
+      );
+    await vi.waitFor(async () => expect(await anyCall()).toBeGreaterThanOrEqual(1));
     const before = await publishes();
     for (let i = 0; i < 20; i++) {
-      expect((await call(node.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('cost'), { message: String(i) })).status).toBe(200);
+      expect(
+        (await call(node.url, 'POST', '/api/v1/channels/{channel}/messages', channelPath('cost'), { message: String(i) })).status,
+      ).toBe(200);
     }
     // The answer may overtake its publish (auto-pipelined on another connection): wait for the twentieth, then check no more came.
     await vi.waitFor(async () => expect((await publishes()) - before).toBeGreaterThanOrEqual(20));

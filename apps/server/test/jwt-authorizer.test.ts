@@ -40,7 +40,10 @@ describe('jwtAuthorizer', () => {
     expect(numeric.ok && numeric.principal.userName).toBeUndefined();
     const long = await auth.authenticate(await signToken(HS_SECRET, { sub: 'u1', name: 'n'.repeat(257) }));
     expect(long.ok && long.principal.userName).toBeUndefined();
-    expect(await auth.authenticate(await signToken(HS_SECRET, { sub: 's'.repeat(257) }))).toMatchObject({ ok: false, code: 'AUTH_INVALID' });
+    expect(await auth.authenticate(await signToken(HS_SECRET, { sub: 's'.repeat(257) }))).toMatchObject({
+      ok: false,
+      code: 'AUTH_INVALID',
+    });
     expect(await auth.authenticate(await signToken(HS_SECRET, { sub: '' }))).toMatchObject({ ok: false, code: 'AUTH_INVALID' });
   });
 

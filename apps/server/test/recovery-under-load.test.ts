@@ -142,6 +142,6 @@ describe.each([
     );
     expect(wrong).toEqual([]);
     expect(recoveredOnNodes).toBe(CUT);
-    for (const client of [...clients, ...publishers]) (client).disconnect();
+    for (const client of [...clients, ...publishers]) client.disconnect();
   }, 90_000);
 });

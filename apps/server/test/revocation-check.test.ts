@@ -36,10 +36,16 @@ describe("the node's authorizer refuses revoked tokens", () => {
       message: expect.stringContaining('sign in again') as string,
     });
     expect(await authorizer.authenticate(await token('ann', null))).toMatchObject({ ok: false, code: 'REVOKED' });
-    expect(await authorizer.authenticate(await token('ann', revokedAt))).toMatchObject({ ok: true, principal: { userId: 'ann', issuedAt: revokedAt } });
+    expect(await authorizer.authenticate(await token('ann', revokedAt))).toMatchObject({
+      ok: true,
+      principal: { userId: 'ann', issuedAt: revokedAt },
+    });
     // Another user, and an anonymous connection, are not concerned.
     expect(await authorizer.authenticate(await token('bea', revokedAt - 1))).toMatchObject({ ok: true, principal: { userId: 'bea' } });
-    expect(await nodeAuthorizer('optional').authorizer.authenticate(undefined)).toMatchObject({ ok: true, principal: { userId: undefined } });
+    expect(await nodeAuthorizer('optional').authorizer.authenticate(undefined)).toMatchObject({
+      ok: true,
+      principal: { userId: undefined },
+    });
   });
 
   it('a later revocation with an earlier time changes nothing; a token that does not verify stays AUTH_INVALID', async () => {

@@ -119,7 +119,9 @@ describe('SDK getToken', () => {
     expect(channel.state).toBe('joined');
     // Every attempt asked again (one or more failed while the node was down), and the connection holds the last token.
     expect(calls).toBeGreaterThanOrEqual(2);
-    const members = await fetch(`${back.url}/api/v1/channels/sdk-reconnect/members`, { headers: { Authorization: `Bearer ${API_SECRET}` } });
+    const members = await fetch(`${back.url}/api/v1/channels/sdk-reconnect/members`, {
+      headers: { Authorization: `Bearer ${API_SECRET}` },
+    });
     const body = (await members.json()) as { members: { userId: string | null }[] };
     expect(body.members.map((m) => m.userId)).toEqual([`reconnecting-${calls}`]);
   });

@@ -284,7 +284,9 @@ describe('JWT secrets and tokens never reach the output (LOG_LEVEL=trace)', () =
 
     const client = await connectClient(url, { auth: { token: good } });
     expect(await emitWithAck(client, 'join-channel', guideEnvelope({ roomChannel: 'auth-logs' }, client))).toMatchObject({ ok: true });
-    expect(await emitWithAck(client, 'auth-logs', guideEnvelope({ roomChannel: 'auth-logs', message: 'hi' }, client))).toEqual({ ok: true });
+    expect(await emitWithAck(client, 'auth-logs', guideEnvelope({ roomChannel: 'auth-logs', message: 'hi' }, client))).toEqual({
+      ok: true,
+    });
     // auth-refresh: accepted, refused, and refused with a close.
     expect(await emitWithAck(client, 'auth-refresh', { token: renewed })).toMatchObject({ ok: true });
     expect(await emitWithAck(client, 'auth-refresh', { token: forged })).toMatchObject({ ok: false, error: { code: 'AUTH_INVALID' } });
@@ -295,7 +297,9 @@ describe('JWT secrets and tokens never reach the output (LOG_LEVEL=trace)', () =
     await connectClient(url, { transports: ['polling'], extraHeaders: { Authorization: `Bearer ${header}` } });
     for (const token of [expired, forged]) {
       await expect(connectClient(url, { auth: { token } })).rejects.toThrow(/AUTH_/);
-      await expect(connectClient(url, { transports: ['polling'], extraHeaders: { Authorization: `Bearer ${token}` } })).rejects.toThrow(/AUTH_/);
+      await expect(connectClient(url, { transports: ['polling'], extraHeaders: { Authorization: `Bearer ${token}` } })).rejects.toThrow(
+        /AUTH_/,
+      );
     }
     await node.waitFor(/connection refused/);
     node.child.kill('SIGTERM');

@@ -1,6 +1,14 @@
 import { expect, it } from 'vitest';
 import type { RelayedEnvelope } from '@realtime/protocol';
-import { connectClient, emitWithAck, nextEvent, registerTeardown, startCluster, startRedisProcess, uniqueKeyPrefix } from '@realtime/testing';
+import {
+  connectClient,
+  emitWithAck,
+  nextEvent,
+  registerTeardown,
+  startCluster,
+  startRedisProcess,
+  uniqueKeyPrefix,
+} from '@realtime/testing';
 
 async function subscriberErrors(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();

@@ -27,7 +27,13 @@ import { TokenRenewal, tokenSourceError } from './token-renewal.js';
 
 /** What one reconnection restored. */
 export interface RejoinReport {
-  /** Joined again, with their counts. */
+  /**
+   * The server recovered the connection (socket.io's `socket.recovered`,
+   * with RECOVERY_WINDOW_MS on): same id, every membership kept, and what
+   * was sent meanwhile delivered; nothing was joined again.
+   */
+  recovered: boolean;
+  /** Joined again (or, recovered, kept), with their counts as last known. */
   rejoined: MembershipInfo[];
   /** Refused for good (each also announced by a `lost` event). */
   lost: { membership: MembershipInfo; error: RealtimeError }[];
@@ -389,7 +395,15 @@ export class RealtimeClient {
     this.#connectRetry.reset();
     this.#events.emit('connect');
     this.#gate.open();
-    if (reconnected) void this.#rejoinAll(session);
+    if (reconnected && this.#socket.recovered) this.#keepAll();
+    else if (reconnected) void this.#rejoinAll(session);
+  }
+
+  /** The server recovered the connection: every membership is still held there, and what it missed was replayed. */
+  #keepAll(): void {
+    const kept = [...this.#memberships.values()].filter((m) => m.state === 'restoring');
+    for (const membership of kept) membership.state = 'joined';
+    this.#events.emit('rejoin', { recovered: true, rejoined: kept.map((m) => m.info()), lost: [] });
   }
 
   #onDisconnect(reason: string): void {
@@ -454,7 +468,7 @@ export class RealtimeClient {
       ),
     );
     if (!current()) return;
-    const report: RejoinReport = { rejoined: [], lost: [] };
+    const report: RejoinReport = { recovered: false, rejoined: [], lost: [] };
     for (const outcome of outcomes) {
       if (outcome.kind === 'rejoined') report.rejoined.push(outcome.membership);
       else if (outcome.kind === 'lost') report.lost.push({ membership: outcome.membership, error: outcome.error });
