@@ -394,7 +394,10 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
           ? []
           : [{ subscriber: connections.subscriber, resubscribe: () => connections.subscriber.ping() }]),
       ],
-      reconcile: () => presence.reconcile(),
+      // Counts re-read; with recovery on, what pub/sub lost meanwhile is delivered from the history.
+      reconcile: async () => {
+        await Promise.all([presence.reconcile(), delivery?.feed.catchUp()]);
+      },
       setConfirmed: (confirmed) => (subscriptionsConfirmed = confirmed),
       attemptTimeoutMs: 2000,
     });

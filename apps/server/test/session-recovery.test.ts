@@ -101,6 +101,23 @@ describe.each(['standalone', 'cluster'] as const)('session recovery, %s Redis', 
   });
 });
 
+it('a single node without Redis recovers a client too (history and sessions in memory)', async () => {
+  const [node] = await startCluster(1, { keyPrefix: uniqueKeyPrefix('recovery-memory'), env: RECOVERY });
+  const proxy = await startCuttableProxy(node!.port);
+  const client = await connectClient(proxy.url, FAST_RECONNECT);
+  const sender = await connectClient(node!.url);
+  for (const s of [client, sender]) expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'solo' } })).toMatchObject({ ok: true });
+  const seen = texts(client, 'solo');
+  const id = client.id;
+  const back = reconnected(client);
+  const cut = outage(proxy, 500);
+  const during = await publish(sender, 'solo', 'during', 5);
+  await cut;
+  await back;
+  expect([client.recovered, client.id]).toEqual([true, id]);
+  await vi.waitFor(() => expect(seen).toEqual(during));
+});
+
 describe('session recovery: when it is impossible the client is told so, and starts empty', () => {
   it('back after the window: recovered === false, a new id, in no channel', async () => {
     const redis = await startRedisProcess();

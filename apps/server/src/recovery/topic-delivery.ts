@@ -48,8 +48,19 @@ export function createTopicDelivery(
     maxEntriesPerTopic: config.recoveryMaxMessagesPerTopic + 1,
     retainMs: retainMsFor(config.pingIntervalMs, config.pingTimeoutMs),
   });
+  // The history is made first (the feed fills gaps from it); a single node's hands its appends to the feed.
+  const late: { feed?: TopicFeed } = {};
+  const history: TopicHistory =
+    redis === undefined
+      ? new MemoryTopicHistory({
+          ...limits,
+          keyPrefix: config.redisKeyPrefix,
+          onPublish: (channel, message) => late.feed?.receive(channel, message),
+        })
+      : new RedisTopicHistory({ ...limits, redis: redis.commands, keyPrefix: config.redisKeyPrefix });
   const feed = new TopicFeed({
     log,
+    history,
     maxHeldPerTopic: config.recoveryMaxMessagesPerTopic,
     channelOf: (topic) => keys.topic(topic).channel,
     channelPrefix: keys.channelPrefix,
@@ -60,14 +71,7 @@ export function createTopicDelivery(
     onGap: (_topic, missed) => anomalies.gap.inc(missed),
     onMalformed: () => anomalies.malformed.inc(),
   });
-  const history: TopicHistory =
-    redis === undefined
-      ? new MemoryTopicHistory({
-          ...limits,
-          keyPrefix: config.redisKeyPrefix,
-          onPublish: (channel, message) => feed.receive(channel, message),
-        })
-      : new RedisTopicHistory({ ...limits, redis: redis.commands, keyPrefix: config.redisKeyPrefix });
+  late.feed = feed;
   const adapter = io.of('/').adapter;
   adapter.on('create-room', (room: string) => {
     if (isTopic(room)) feed.watch(room);

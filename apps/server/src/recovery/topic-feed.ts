@@ -1,5 +1,13 @@
 import type { RelayedEnvelope } from '@realtime/protocol';
-import { parseHistoryMessage, ShardedSubscriptions, type HistoryChannel, type Position, type RedisCommandClient } from '@realtime/presence';
+import {
+  parseHistoryMessage,
+  ShardedSubscriptions,
+  type HistoryChannel,
+  type HistoryItem,
+  type Position,
+  type RedisCommandClient,
+  type TopicHistory,
+} from '@realtime/presence';
 import type { DeliveryLog } from './delivery-log.js';
 
 /** What a stored event carries in the history: its name and envelope, JSON-encoded once by the node that appends it. */
@@ -19,8 +27,15 @@ export interface TopicFeedOptions {
   deliver(topic: string, event: string, envelope: RelayedEnvelope, token: string | undefined): void;
   /** Where the node records what it delivered, in order (session recovery); none: no tokens. */
   log?: DeliveryLog;
-  /** Events kept per hold before it overflows (a recovering connection then starts over). */
+  /** Events kept per hold before it overflows (a recovering connection then starts over); also the most a gap is filled with. */
   maxHeldPerTopic?: number;
+  /**
+   * Where a gap is filled from: when pub/sub lost messages (a subscriber
+   * reconnecting, a failover), the next one that arrives shows the jump in
+   * offsets, and the missing ones are read from the history and delivered
+   * first, in order. Without it a gap is only counted.
+   */
+  history?: TopicHistory;
   /** A message at or below the last offset delivered for its topic (a resubscription replaying, a second subscription): dropped. */
   onDuplicate?(topic: string): void;
   /** Offsets skipped: pub/sub lost them (a subscriber reconnecting) and this node's members never got them live. */
@@ -32,6 +47,14 @@ export interface TopicFeedOptions {
 interface Delivered {
   epoch: string;
   offset: number;
+  /** The tag of the entry at `offset` ('' when unknown): a gap is filled from this position. */
+  tag: string;
+}
+
+interface Arrival {
+  position: Position;
+  event: string;
+  envelope: RelayedEnvelope;
 }
 
 /** An event delivered to a topic's members while a recovering connection was not yet among them. */
@@ -50,6 +73,17 @@ export interface Hold {
   release(): void;
 }
 
+/** A stored payload as an event, or undefined when it is not one. */
+function storedEventOf(payload: string): StoredEvent | undefined {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  return Array.isArray(stored) && typeof stored[0] === 'string' ? (stored as StoredEvent) : undefined;
+}
+
 /** A copy that does not keep the whole pub/sub message alive (V8 slices share their parent string). */
 const detached = (text: string): string => (text.length <= 12 ? text : Buffer.from(text, 'latin1').toString('latin1'));
 
@@ -66,6 +100,8 @@ export class TopicFeed {
   private readonly subscriptions: ShardedSubscriptions | undefined;
   private readonly delivered = new Map<string, Delivered>();
   private readonly holds = new Map<string, Set<{ events: HeldEvent[]; overflowed: boolean }>>();
+  /** Topics whose gap is being filled from the history: what arrives meanwhile waits here, in order. */
+  private readonly filling = new Map<string, Arrival[]>();
   private readonly waiters = new Map<string, Set<{ position: Position; done: (reached: boolean) => void }>>();
   private readonly prefixLength: number;
 
@@ -91,6 +127,7 @@ export class TopicFeed {
   unwatch(topic: string): void {
     this.subscriptions?.unwatch(topic);
     this.delivered.delete(topic);
+    this.filling.delete(topic);
     this.options.log?.forget(topic);
   }
 
@@ -123,31 +160,83 @@ export class TopicFeed {
     // `<prefix>h:{t:<topic>}`: the topic is what stands between `{t:` and the last `}`.
     const topic = channel.slice(this.prefixLength + 3, -1);
     const parsed = parseHistoryMessage(message);
-    let stored: StoredEvent | undefined;
-    try {
-      stored = parsed === undefined ? undefined : (JSON.parse(parsed.payload) as StoredEvent);
-    } catch {
-      stored = undefined;
-    }
-    if (parsed === undefined || !Array.isArray(stored) || typeof stored[0] !== 'string') {
+    const stored = parsed === undefined ? undefined : storedEventOf(parsed.payload);
+    if (parsed === undefined || stored === undefined) {
       this.options.onMalformed?.(channel);
       return;
     }
-    const { offset, epoch } = parsed.position;
+    const position = { offset: parsed.position.offset, epoch: parsed.position.epoch, tag: detached(parsed.position.tag) };
+    this.accept(topic, { position, event: stored[0], envelope: stored[1] }, true);
+  }
+
+  /** In offset order, once: a duplicate is dropped, a gap filled from the history first (when `fill`). */
+  private accept(topic: string, arrival: Arrival, fill: boolean): void {
+    const waiting = this.filling.get(topic);
+    if (waiting !== undefined) {
+      waiting.push(arrival);
+      return;
+    }
+    const { offset, epoch, tag } = arrival.position;
     const last = this.delivered.get(topic);
     if (last !== undefined && last.epoch === epoch) {
       if (offset <= last.offset) {
         this.options.onDuplicate?.(topic);
         return;
       }
-      if (offset > last.offset + 1) this.options.onGap?.(topic, offset - last.offset - 1);
+      if (offset > last.offset + 1) {
+        if (fill && this.options.history !== undefined && last.tag !== '') return this.fillGap(topic, last, arrival);
+        this.options.onGap?.(topic, offset - last.offset - 1);
+      }
       last.offset = offset;
+      last.tag = tag;
     } else if (this.subscriptions === undefined || this.subscriptions.has(topic)) {
-      this.delivered.set(topic, { epoch: detached(epoch), offset });
+      this.delivered.set(topic, { epoch: detached(epoch), offset, tag });
     }
     const current = this.delivered.get(topic);
-    const position = { offset, epoch: current?.epoch ?? detached(epoch), tag: detached(parsed.position.tag) };
-    this.send(topic, stored[0], stored[1], position);
+    this.send(topic, arrival.event, arrival.envelope, { offset, epoch: current?.epoch ?? detached(epoch), tag });
+  }
+
+  private acceptStored(topic: string, epoch: string, item: HistoryItem): void {
+    const stored = storedEventOf(item.payload);
+    if (stored === undefined) return;
+    this.accept(topic, { position: { offset: item.offset, epoch, tag: item.tag }, event: stored[0], envelope: stored[1] }, false);
+  }
+
+  /** Reads what pub/sub lost between `from` and `next` and delivers it before `next` (and whatever arrives meanwhile). */
+  private fillGap(topic: string, from: Delivered, next: Arrival): void {
+    const waiting = [next];
+    this.filling.set(topic, waiting);
+    const limit = this.options.maxHeldPerTopic ?? 1000;
+    void (this.options.history as TopicHistory)
+      .since(topic, { offset: from.offset, epoch: from.epoch, tag: from.tag }, limit)
+      .catch(() => undefined)
+      .then((result) => {
+        this.filling.delete(topic);
+        if (result?.ok === true) {
+          for (const item of result.items) this.acceptStored(topic, from.epoch, item);
+        }
+        // Refused (trimmed, lost): what is still missing is counted as a gap as the queue goes on.
+        for (const arrival of waiting) this.accept(topic, arrival, false);
+      });
+  }
+
+  /**
+   * After this node's subscriptions came back: delivers what every watched
+   * topic got meanwhile (a gap at the end shows in no later message).
+   */
+  async catchUp(): Promise<void> {
+    const history = this.options.history;
+    if (history === undefined) return;
+    await Promise.all(
+      [...this.delivered].map(async ([topic, last]) => {
+        if (last.tag === '' || this.filling.has(topic)) return;
+        const result = await history
+          .since(topic, { offset: last.offset, epoch: last.epoch, tag: last.tag }, this.options.maxHeldPerTopic ?? 1000)
+          .catch(() => undefined);
+        if (result?.ok !== true) return;
+        for (const item of result.items) this.acceptStored(topic, last.epoch, item);
+      }),
+    );
   }
 
   /** Redis could not take an event: this node's members still get it (it is in no history, and no other node has it). */
@@ -224,7 +313,7 @@ export class TopicFeed {
    */
   advance(topic: string, position: Position): void {
     if (this.hasReached(topic, position)) return;
-    this.delivered.set(topic, { epoch: position.epoch, offset: position.offset });
+    this.delivered.set(topic, { epoch: position.epoch, offset: position.offset, tag: position.tag });
   }
 
   private send(topic: string, event: string, envelope: RelayedEnvelope, position: Position | undefined): void {
