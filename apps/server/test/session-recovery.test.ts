@@ -13,6 +13,7 @@ import {
   type ServerProcess,
 } from '@realtime/testing';
 import { metric } from './support/node-metrics.js';
+import { HS_SECRET, signToken } from './support/tokens.js';
 import { redisEnv } from './support/redis-env.js';
 
 /**
@@ -102,11 +103,16 @@ describe.each(['standalone', 'cluster'] as const)('session recovery, %s Redis', 
 });
 
 it('a single node without Redis recovers a client too (history and sessions in memory)', async () => {
-  const [node] = await startCluster(1, { keyPrefix: uniqueKeyPrefix('recovery-memory'), env: RECOVERY });
+  // No Redis, whatever the environment says.
+  const [node] = await startCluster(1, {
+    keyPrefix: uniqueKeyPrefix('recovery-memory'),
+    env: { ...RECOVERY, REDIS_URL: '', REDIS_CLUSTER_NODES: '', REDIS_SENTINELS: '' },
+  });
   const proxy = await startCuttableProxy(node!.port);
   const client = await connectClient(proxy.url, FAST_RECONNECT);
   const sender = await connectClient(node!.url);
-  for (const s of [client, sender]) expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'solo' } })).toMatchObject({ ok: true });
+  for (const s of [client, sender])
+    expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'solo' } })).toMatchObject({ ok: true });
   const seen = texts(client, 'solo');
   const id = client.id;
   const back = reconnected(client);
@@ -116,6 +122,42 @@ it('a single node without Redis recovers a client too (history and sessions in m
   await back;
   expect([client.recovered, client.id]).toEqual([true, id]);
   await vi.waitFor(() => expect(seen).toEqual(during));
+});
+
+it('a stolen session id with another user’s token is refused (FORBIDDEN), and the session stays its owner’s', async () => {
+  const redis = await startRedisProcess();
+  registerTeardown(() => redis.stop());
+  const nodes = await startCluster(2, {
+    keyPrefix: uniqueKeyPrefix('recovery-user'),
+    redisUrl: redis.url,
+    env: { ...RECOVERY, AUTH_MODE: 'required', AUTH_JWT_SECRET: HS_SECRET },
+  });
+  const tokenOf = (sub: string): Promise<string> => signToken(HS_SECRET, { sub });
+  const proxy = await startCuttableProxy(nodes[0]!.port);
+  const victim = await connectClient(proxy.url, { ...FAST_RECONNECT, auth: { token: await tokenOf('victim') } });
+  const sender = await connectClient(nodes[1]!.url, { auth: { token: await tokenOf('sender') } });
+  for (const s of [victim, sender])
+    expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'mine' } })).toMatchObject({ ok: true });
+  const seen = texts(victim, 'mine');
+  await publish(sender, 'mine', 'before', 1);
+  await vi.waitFor(() => expect(seen).toHaveLength(1));
+  // What socket.io-client would send on reconnect (private fields, read here as an attacker who stole them would know them).
+  const { _pid: pid, _lastOffset: offset } = victim as unknown as { _pid: string; _lastOffset: string };
+  const back = reconnected(victim);
+  proxy.block();
+  proxy.cut();
+  await vi.waitFor(async () => expect(await metric(nodes[0]!, 'realtime_recoveries_total{outcome="saved"}')).toBe(1));
+  const refusal = await connectClient(nodes[1]!.url, { auth: { token: await tokenOf('attacker'), pid, offset } }).then(
+    () => undefined,
+    (err: Error & { data?: { code: string } }) => err.data?.code,
+  );
+  expect(refusal).toBe('FORBIDDEN');
+  const during = await publish(sender, 'mine', 'during', 3);
+  proxy.retarget(nodes[1]!.port);
+  proxy.unblock();
+  await back;
+  expect(victim.recovered).toBe(true);
+  await vi.waitFor(() => expect(seen).toEqual(['before-0', ...during]));
 });
 
 describe('session recovery: when it is impossible the client is told so, and starts empty', () => {

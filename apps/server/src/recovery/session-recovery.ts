@@ -27,6 +27,8 @@ export interface TopicTrack {
 
 /** A session read and its history fetched: applied when the socket connects, or abandoned. */
 export interface PendingRecovery {
+  /** The session id it was taken under. */
+  pid: string;
   record: SessionRecord;
   replays: { topic: string; from: Position; inclusive: boolean; items: HistoryItem[]; holds: Hold }[];
   /** Topics this node subscribed only for the recovery. */
@@ -158,7 +160,7 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
       count('refused_position');
       return null;
     }
-    const pending: PendingRecovery = { record, replays: [], watchedHere: [], timer: undefined };
+    const pending: PendingRecovery = { pid, record, replays: [], watchedHere: [], timer: undefined };
     try {
       for (const start of plan.starts) {
         if (feed.watches(start.topic)) continue;
@@ -230,6 +232,14 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
     abandon(pending);
     socket.data.recovery = undefined;
     count('refused_user');
+    // Put back for its owner: someone else's token with a stolen session id must not end the session.
+    const leftMs = options.windowMs - (Date.now() - pending.record.lostAtMs);
+    if (!sameUser && leftMs > 0) {
+      sessions.save(pending.pid, pending.record, leftMs).catch((err: unknown) => {
+        count('save_failed');
+        logger.warn({ err, event: 'session-save-failed' }, 'a session refused to another user could not be put back');
+      });
+    }
     refuseHandshake(
       socket,
       next,
