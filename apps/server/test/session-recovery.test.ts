@@ -160,25 +160,48 @@ it('a stolen session id with another user’s token is refused (FORBIDDEN), and 
   await vi.waitFor(() => expect(seen).toEqual(['before-0', ...during]));
 });
 
+/**
+ * Two nodes on a Redis of their own; a client behind a cuttable proxy to
+ * node 1 and a sender on node 2, both in `channel`, the client having
+ * received two messages (`before-0`, `before-1`).
+ */
+async function refusalRig(name: string, channel: string, env: Record<string, string> = {}) {
+  const redis = await startRedisProcess();
+  registerTeardown(() => redis.stop());
+  const nodes = await startCluster(2, { keyPrefix: uniqueKeyPrefix(name), redisUrl: redis.url, env: { ...RECOVERY, ...env } });
+  const proxy = await startCuttableProxy(nodes[0]!.port);
+  const client = await connectClient(proxy.url, FAST_RECONNECT);
+  const sender = await connectClient(nodes[1]!.url);
+  for (const s of [client, sender])
+    expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: channel } })).toMatchObject({ ok: true });
+  const seen = texts(client, channel);
+  await publish(sender, channel, 'before', 2);
+  await vi.waitFor(() => expect(seen).toHaveLength(2));
+  return { redis, nodes, proxy, client, sender, seen, back: reconnected(client) };
+}
+
+it('a hostile session id or offset (huge, malformed) is never looked up: the connection starts empty, and the node serves on', async () => {
+  const redis = await startRedisProcess();
+  registerTeardown(() => redis.stop());
+  const [node] = await startCluster(1, { keyPrefix: uniqueKeyPrefix('recovery-hostile'), redisUrl: redis.url, env: RECOVERY });
+  const hostile = [
+    { pid: 'p'.repeat(100_000), offset: 'o'.repeat(100_000) },
+    { pid: '../../{s:x}', offset: '1' },
+    { pid: 'AAAAAAAAAAAAAAAAAAAA', offset: 'x.zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz' },
+  ];
+  for (const auth of hostile) {
+    const client = await connectClient(node!.url, { auth });
+    expect(client.recovered).toBe(false);
+    expect(await emitWithAck(client, 'join-channel', { data: { roomChannel: 'h' } })).toMatchObject({ ok: true });
+  }
+  // Only the well-formed id was looked up (and found nothing).
+  expect(await metric(node!, 'realtime_recoveries_total{outcome="unknown"}')).toBe(1);
+});
+
 describe('session recovery: when it is impossible the client is told so, and starts empty', () => {
   it('back after the window: recovered === false, a new id, in no channel', async () => {
-    const redis = await startRedisProcess();
-    registerTeardown(() => redis.stop());
-    const nodes = await startCluster(2, {
-      keyPrefix: uniqueKeyPrefix('recovery-window'),
-      redisUrl: redis.url,
-      env: { ...RECOVERY, RECOVERY_WINDOW_MS: '1000' },
-    });
-    const proxy = await startCuttableProxy(nodes[0]!.port);
-    const client = await connectClient(proxy.url, FAST_RECONNECT);
-    const sender = await connectClient(nodes[1]!.url);
-    for (const s of [client, sender])
-      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'w' } })).toMatchObject({ ok: true });
-    const seen = texts(client, 'w');
-    await publish(sender, 'w', 'before', 2);
-    await vi.waitFor(() => expect(seen).toHaveLength(2));
+    const { nodes, proxy, client, sender, seen, back } = await refusalRig('recovery-window', 'w', { RECOVERY_WINDOW_MS: '1000' });
     const id = client.id;
-    const back = reconnected(client);
     await outage(proxy, 2500);
     await back;
     expect(client.recovered).toBe(false);
@@ -194,22 +217,7 @@ describe('session recovery: when it is impossible the client is told so, and sta
   });
 
   it('more broadcasts than RECOVERY_MAX_MESSAGES_PER_TOPIC meanwhile: recovered === false, and none of them replayed', async () => {
-    const redis = await startRedisProcess();
-    registerTeardown(() => redis.stop());
-    const nodes = await startCluster(2, {
-      keyPrefix: uniqueKeyPrefix('recovery-cap'),
-      redisUrl: redis.url,
-      env: { ...RECOVERY, RECOVERY_MAX_MESSAGES_PER_TOPIC: '5' },
-    });
-    const proxy = await startCuttableProxy(nodes[0]!.port);
-    const client = await connectClient(proxy.url, FAST_RECONNECT);
-    const sender = await connectClient(nodes[1]!.url);
-    for (const s of [client, sender])
-      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'cap' } })).toMatchObject({ ok: true });
-    const seen = texts(client, 'cap');
-    await publish(sender, 'cap', 'before', 2);
-    await vi.waitFor(() => expect(seen).toHaveLength(2));
-    const back = reconnected(client);
+    const { proxy, client, sender, seen, back } = await refusalRig('recovery-cap', 'cap', { RECOVERY_MAX_MESSAGES_PER_TOPIC: '5' });
     const cut = outage(proxy, 500);
     await publish(sender, 'cap', 'during', 8);
     await cut;
@@ -219,18 +227,7 @@ describe('session recovery: when it is impossible the client is told so, and sta
   });
 
   it('Redis restarted empty during the disconnect: recovered === false, never a false true', async () => {
-    const redis = await startRedisProcess();
-    registerTeardown(() => redis.stop());
-    const nodes = await startCluster(2, { keyPrefix: uniqueKeyPrefix('recovery-empty'), redisUrl: redis.url, env: RECOVERY });
-    const proxy = await startCuttableProxy(nodes[0]!.port);
-    const client = await connectClient(proxy.url, FAST_RECONNECT);
-    const sender = await connectClient(nodes[1]!.url);
-    for (const s of [client, sender])
-      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'e' } })).toMatchObject({ ok: true });
-    const seen = texts(client, 'e');
-    await publish(sender, 'e', 'before', 2);
-    await vi.waitFor(() => expect(seen).toHaveLength(2));
-    const back = reconnected(client);
+    const { redis, nodes, proxy, client, back } = await refusalRig('recovery-empty', 'e');
     proxy.block();
     proxy.cut();
     // The session was saved when node 1 saw the loss; then Redis loses everything.
