@@ -11,3 +11,4 @@ export * from './key-slot.js';
 export * from './redis-cluster.js';
 export * from './poll-until.js';
 export * from './cuttable-proxy.js';
+export * from './nginx-process.js';
