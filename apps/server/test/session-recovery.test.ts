@@ -57,7 +57,7 @@ async function publish(sender: Socket, channel: string, label: string, n: number
   return sent;
 }
 
-describe.each(['standalone', 'cluster'] as const)('session recovery, %s Redis', (topology) => {
+describe.each(['standalone', 'sentinel', 'cluster'] as const)('session recovery, %s Redis', (topology) => {
   it('a client cut off for 1 s comes back through another node recovered: same id, same channel and room, every message once and in order', async () => {
     const nodes = await startCluster(3, { keyPrefix: uniqueKeyPrefix('recovery'), env: { ...(await redisEnv(topology)), ...RECOVERY } });
     const proxy = await startCuttableProxy(nodes[0]!.port);
