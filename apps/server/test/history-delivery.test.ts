@@ -7,6 +7,7 @@ import {
   connectClient,
   emitWithAck,
   nextEvent,
+  record,
   registerTeardown,
   startCluster,
   startRedisProcess,
@@ -128,7 +129,11 @@ describe.each([
       env: { ...env, ...RECOVERY, ADAPTER_MODE: adapterMode },
     });
     const [a, b] = await Promise.all([connectClient(nodes[0]!.url), connectClient(nodes[0]!.url)]);
+    const joinsSeenByB = record(b, 'join-channel');
     for (const s of [a, b]) expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'local' } })).toMatchObject({ ok: true });
+    // The join events travel through the history too, after the acks: counted before the window opens, not in it.
+    await vi.waitFor(() => expect(joinsSeenByB).toHaveLength(1));
+    await vi.waitFor(async () => expect(await metric(nodes[0]!, 'realtime_broker_messages_received_total{kind="history"}')).toBe(2));
     const series = 'realtime_broker_messages_received_total{kind="history"}';
     const before = await Promise.all(nodes.map((n) => metric(n, series)));
     const got = messagesOf(b, 'local');
