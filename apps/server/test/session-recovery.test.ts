@@ -4,6 +4,7 @@ import type { RelayedEnvelope } from '@realtime/protocol';
 import {
   connectClient,
   emitWithAck,
+  nextEvent,
   registerTeardown,
   startCluster,
   startCuttableProxy,
@@ -100,6 +101,32 @@ describe.each(['standalone', 'sentinel', 'cluster'] as const)('session recovery,
     expect(await metric(nodes[0]!, 'realtime_recoveries_total{outcome="saved"}')).toBe(1);
     expect(await metric(nodes[1]!, 'realtime_recoveries_total{outcome="recovered"}')).toBe(1);
   });
+});
+
+it('a long-polling client that joined without an ack (as the guide’s do) recovers the same way', async () => {
+  const redis = await startRedisProcess();
+  registerTeardown(() => redis.stop());
+  const nodes = await startCluster(2, { keyPrefix: uniqueKeyPrefix('recovery-polling'), redisUrl: redis.url, env: RECOVERY });
+  const proxy = await startCuttableProxy(nodes[0]!.port);
+  // Polling only: no stickiness is needed behind this proxy, it goes to one node at a time.
+  const client = await connectClient(proxy.url, { ...FAST_RECONNECT, transports: ['polling'] });
+  const sender = await connectClient(nodes[1]!.url);
+  const ownJoin = nextEvent<RelayedEnvelope>(client, 'join-channel', (e) => e.clientId === client.id);
+  client.emit('join-channel', { data: { roomChannel: 'poll' } });
+  await ownJoin;
+  expect(await emitWithAck(sender, 'join-channel', { data: { roomChannel: 'poll' } })).toMatchObject({ ok: true });
+  const seen = texts(client, 'poll');
+  const before = await publish(sender, 'poll', 'before', 3);
+  await vi.waitFor(() => expect(seen).toEqual(before));
+  const id = client.id;
+  const back = reconnected(client);
+  const cut = outage(proxy, 1000, nodes[1]);
+  const during = await publish(sender, 'poll', 'during', 5);
+  await cut;
+  await back;
+  expect([client.recovered, client.id, client.io.engine.transport.name]).toEqual([true, id, 'polling']);
+  const after = await publish(sender, 'poll', 'after', 2);
+  await vi.waitFor(() => expect(seen).toEqual([...before, ...during, ...after]));
 });
 
 it('a single node without Redis recovers a client too (history and sessions in memory)', async () => {
