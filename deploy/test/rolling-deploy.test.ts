@@ -5,6 +5,7 @@ import {
   connectClients,
   emitWithAck,
   freePort,
+  startChannelTraffic,
   startNginx,
   startRedisProcess,
   startServerProcess,
@@ -61,27 +62,15 @@ it('300 clients through nginx, each of 3 nodes restarted in turn: every client r
     m.on(channelOf(i), (e: RelayedEnvelope) => seen[i]!.push(e.data.message));
     m.on('leave-channel', () => flaps.leaves++);
   });
-  for (const [i, m] of members.entries()) expect(await emitWithAck(m, 'join-channel', { data: { roomChannel: channelOf(i) } })).toMatchObject({ ok: true });
-  for (const [c, p] of publishers.entries()) expect(await emitWithAck(p, 'join-channel', { data: { roomChannel: channelOf(c) } })).toMatchObject({ ok: true });
+  for (const [i, m] of members.entries())
+    expect(await emitWithAck(m, 'join-channel', { data: { roomChannel: channelOf(i) } })).toMatchObject({ ok: true });
+  for (const [c, p] of publishers.entries())
+    expect(await emitWithAck(p, 'join-channel', { data: { roomChannel: channelOf(c) } })).toMatchObject({ ok: true });
   members.forEach((m) => m.on('join-channel', () => flaps.joins++));
 
   // 10 msg/s per channel, each sent with an ack (socket.io-client holds what is emitted while disconnected).
-  const acked = publishers.map(() => [] as string[]);
-  const unacked = publishers.map(() => [] as string[]);
-  const inFlight: Promise<void>[] = [];
-  let tick = 0;
-  const timer = setInterval(() => {
-    const n = tick++;
-    publishers.forEach((p, c) => {
-      const message = `${c}:${n}`;
-      inFlight.push(
-        emitWithAck(p, channelOf(c), { data: { roomChannel: channelOf(c), message } }).then(
-          (ack) => void (ack.ok ? acked[c]!.push(message) : unacked[c]!.push(message)),
-          () => void unacked[c]!.push(message),
-        ),
-      );
-    });
-  }, 100);
+  const traffic = startChannelTraffic(publishers, channelOf, 10);
+  const { acked, unacked } = traffic;
 
   const startedAt = performance.now();
   for (let slot = 0; slot < 3; slot++) {
@@ -94,8 +83,7 @@ it('300 clients through nginx, each of 3 nodes restarted in turn: every client r
   }
   const deployMs = performance.now() - startedAt;
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  clearInterval(timer);
-  await Promise.all(inFlight);
+  await traffic.stop();
 
   const expected = (i: number): string[] => acked[i % CHANNELS]!;
   await vi

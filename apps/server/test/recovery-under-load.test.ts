@@ -1,6 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { RelayedEnvelope } from '@realtime/protocol';
-import { connectClient, connectClients, emitWithAck, startCluster, startCuttableProxy, uniqueKeyPrefix } from '@realtime/testing';
+import {
+  connectClient,
+  connectClients,
+  emitWithAck,
+  startChannelTraffic,
+  startCluster,
+  startCuttableProxy,
+  uniqueKeyPrefix,
+} from '@realtime/testing';
 import { metricSum } from './support/node-metrics.js';
 import { redisEnv } from './support/redis-env.js';
 
@@ -68,21 +76,8 @@ describe.each([
     for (const [c, p] of publishers.entries()) {
       expect(await emitWithAck(p, 'join-channel', { data: { roomChannel: channelOf(c) } })).toMatchObject({ ok: true });
     }
-    const acked = publishers.map(() => [] as string[]);
-    const inFlight: Promise<void>[] = [];
-    let tick = 0;
-    const timer = setInterval(() => {
-      const n = tick++;
-      publishers.forEach((p, c) => {
-        const message = `${c}:${n}`;
-        inFlight.push(
-          emitWithAck(p, channelOf(c), { data: { roomChannel: channelOf(c), message } }).then((ack) => {
-            expect(ack).toEqual({ ok: true });
-            acked[c]!.push(message);
-          }),
-        );
-      });
-    }, 1000 / RATE_PER_CHANNEL);
+    const traffic = startChannelTraffic(publishers, channelOf, RATE_PER_CHANNEL);
+    const { acked } = traffic;
 
     const ids = cut.map((s) => s.id);
     // Traffic flowing, then the outage.
@@ -98,8 +93,9 @@ describe.each([
     await Promise.all(back);
     // Traffic on after the recovery, then stop and let everything arrive.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    clearInterval(timer);
-    await Promise.all(inFlight);
+    await traffic.stop();
+    // Its publishers were never cut: every message was acknowledged.
+    expect(traffic.unacked.flat()).toEqual([]);
 
     expect(cut.map((s) => s.recovered)).toEqual(cut.map(() => true));
     expect(cut.map((s) => s.id)).toEqual(ids);

@@ -12,3 +12,4 @@ export * from './redis-cluster.js';
 export * from './poll-until.js';
 export * from './cuttable-proxy.js';
 export * from './nginx-process.js';
+export * from './channel-traffic.js';
