@@ -1,6 +1,7 @@
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { Redis } from 'ioredis';
-import { keySlot, registerTeardown, startRedisProcess, uniqueKeyPrefix } from '@realtime/testing';
+import { keySlot, uniqueKeyPrefix } from '@realtime/testing';
+import { privateRedis } from './private-redis.js';
 import { RedisPresenceStore, type ReapResult } from '../src/index.js';
 
 /**
@@ -9,16 +10,6 @@ import { RedisPresenceStore, type ReapResult } from '../src/index.js';
  * 100,000 memberships never blocks Redis for long (measured by Redis itself,
  * with SLOWLOG, on a private server).
  */
-async function privateRedis(): Promise<{ url: string; admin: Redis }> {
-  const server = await startRedisProcess();
-  registerTeardown(() => server.stop());
-  const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  registerTeardown(() => {
-    admin.disconnect();
-  });
-  return { url: server.url, admin };
-}
-
 async function storeOn(
   url: string,
   nodeId: string,

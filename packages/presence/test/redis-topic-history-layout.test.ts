@@ -1,7 +1,8 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Redis } from 'ioredis';
-import { keySlot, pollUntil, registerTeardown, startRedisProcess, uniqueKeyPrefix } from '@realtime/testing';
+import { keySlot, pollUntil, uniqueKeyPrefix } from '@realtime/testing';
 import { RedisTopicHistory, historyKeys, presenceKeys } from '../src/index.js';
+import { privateRedis } from './private-redis.js';
 
 /**
  * What the Redis history does beyond the shared contract: one Redis call
@@ -9,16 +10,6 @@ import { RedisTopicHistory, historyKeys, presenceKeys } from '../src/index.js';
  * bounded in time and length, and every key and the channel of a topic in
  * the topic's slot. On a private server, so its command counts are ours.
  */
-async function privateRedis(): Promise<{ url: string; admin: Redis }> {
-  const server = await startRedisProcess();
-  registerTeardown(() => server.stop());
-  const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  registerTeardown(() => {
-    admin.disconnect();
-  });
-  return { url: server.url, admin };
-}
-
 function historyOn(url: string, keyPrefix: string, options: { maxMessagesPerTopic?: number; windowMs?: number } = {}): RedisTopicHistory {
   const client = new Redis(url, { maxRetriesPerRequest: 1 });
   onTestFinished(() => {
