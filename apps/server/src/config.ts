@@ -153,6 +153,15 @@ export interface Config {
   /** RECOVERY_MAX_MESSAGES_PER_TOPIC: broadcasts kept per channel or room (exactly). Default 1 000. */
   recoveryMaxMessagesPerTopic: number;
   /**
+   * PRESENCE_GRACE_MS: how long a connection lost abruptly (or on a drained
+   * or crashed node) stays a member, counted and with no `leave-*`, so that
+   * a recovery within it shows nothing to anyone. Default 15 000 (Ably's
+   * presence grace), or the window when that is shorter; at most the window
+   * (a member kept longer than its session could never be recovered). `0`
+   * announces every loss at once.
+   */
+  presenceGraceMs: number;
+  /**
    * API_KEYS: `name:secret,name2:secret2`, the keys of the HTTP API under
    * /api/v1 (Authorization: Bearer <secret>). Empty = the API answers 403.
    * Only names may be logged.
@@ -489,6 +498,13 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const heartbeatIntervalMs = integer(env, 'HEARTBEAT_INTERVAL_MS', 1500, 50, Math.floor(MAX_TIMER_MS / 2));
   const nodeTtlMs = integer(env, 'NODE_TTL_MS', 5000, 100, MAX_TIMER_MS);
+  const recoveryWindowMs = integer(env, 'RECOVERY_WINDOW_MS', 120_000, 0, 24 * 60 * 60 * 1000);
+  const presenceGraceMs = integer(env, 'PRESENCE_GRACE_MS', Math.min(15_000, recoveryWindowMs), 0, 24 * 60 * 60 * 1000);
+  if (presenceGraceMs > recoveryWindowMs) {
+    throw new ConfigError(
+      `PRESENCE_GRACE_MS (${presenceGraceMs}) may not exceed RECOVERY_WINDOW_MS (${recoveryWindowMs}): a member kept longer than its session could never be recovered`,
+    );
+  }
   if (nodeTtlMs < 2 * heartbeatIntervalMs) {
     throw new ConfigError(
       `NODE_TTL_MS (${nodeTtlMs}) must be at least twice HEARTBEAT_INTERVAL_MS (${heartbeatIntervalMs}), or live nodes get reaped`,
@@ -526,7 +542,8 @@ export function loadConfig(env: Env = process.env): Config {
     presenceEventsMaxMembers: integer(env, 'PRESENCE_EVENTS_MAX_MEMBERS', 0, 0),
     adapterMode,
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, MAX_TIMER_MS),
-    recoveryWindowMs: integer(env, 'RECOVERY_WINDOW_MS', 120_000, 0, 24 * 60 * 60 * 1000),
+    recoveryWindowMs,
+    presenceGraceMs,
     recoveryMaxMessagesPerTopic: integer(env, 'RECOVERY_MAX_MESSAGES_PER_TOPIC', 1000, 1, 100_000),
     apiKeys: parseApiKeys(env.API_KEYS),
     apiMaxBodyBytes: integer(env, 'API_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

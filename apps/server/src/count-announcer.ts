@@ -11,6 +11,7 @@ export interface CountAnnouncerOptions {
 
 interface TopicState {
   emittedVersion: number;
+  emitted: TopicCount | undefined;
   lastEmitAt: number;
   pending: TopicCount | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -37,7 +38,7 @@ export class CountAnnouncer {
     }
     let state = this.topics.get(count.topic);
     if (state === undefined) {
-      state = { emittedVersion: 0, lastEmitAt: -Infinity, pending: undefined, timer: undefined };
+      state = { emittedVersion: 0, emitted: undefined, lastEmitAt: -Infinity, pending: undefined, timer: undefined };
       this.topics.set(count.topic, state);
     }
     if (count.version <= Math.max(state.emittedVersion, state.pending?.version ?? 0)) return;
@@ -49,6 +50,16 @@ export class CountAnnouncer {
     } else {
       state.timer = setTimeout(() => this.flush(count.topic, state), wait);
     }
+  }
+
+  /**
+   * The newest of `count` and what this node announced or will announce for
+   * the topic: what a member that missed the announcements should be told.
+   */
+  newest(count: TopicCount): TopicCount {
+    const state = this.topics.get(count.topic);
+    const known = state?.pending ?? state?.emitted;
+    return known !== undefined && known.version > count.version ? known : count;
   }
 
   /** Topics with announcement state (for tests and metrics: it must not grow without bound). */
@@ -71,6 +82,7 @@ export class CountAnnouncer {
       return;
     }
     state.emittedVersion = pending.version;
+    state.emitted = pending;
     state.lastEmitAt = performance.now();
     this.options.emit(pending);
   }

@@ -144,10 +144,11 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       nodeId: config.nodeId,
       keyPrefix: config.redisKeyPrefix,
       nodeTtlMs: config.nodeTtlMs,
+      memberGraceMs: config.presenceGraceMs,
     });
     store = redisStore;
   } else {
-    store = new MemoryPresenceStore({ nodeId: config.nodeId, nodeTtlMs: config.nodeTtlMs });
+    store = new MemoryPresenceStore({ nodeId: config.nodeId, nodeTtlMs: config.nodeTtlMs, memberGraceMs: config.presenceGraceMs });
   }
 
   const revocations = createRevocationList({
@@ -320,6 +321,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     presenceAnnounceIntervalMs: config.presenceAnnounceIntervalMs,
     presenceEventsMaxMembers: config.presenceEventsMaxMembers,
+    graceMs: config.presenceGraceMs,
     identityOf: (socketId) => io.of('/').sockets.get(socketId)?.data.identity ?? {},
     userIdOf: (socketId) => io.of('/').sockets.get(socketId)?.data.principal.userId,
     joinedAtOf: (socketId, topic) => io.of('/').sockets.get(socketId)?.data.joinedAt.get(topic),

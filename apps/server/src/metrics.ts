@@ -232,6 +232,12 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    presenceGraceEnds: new Counter({
+      name: 'realtime_presence_grace_ends_total',
+      help: 'Connections lost abruptly and kept as members for PRESENCE_GRACE_MS, by how their grace ended: recovered (back on this node, or taken over by the node it came back to), left (not back in time: leave-* announced), released (its session was refused or lost: leave-* announced at once)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     recoveries: new Counter({
       name: 'realtime_recoveries_total',
       help: 'Connection state recovery, by outcome: saved (a lost connection’s session), save_failed, recovered, unknown (no such session, or the window passed), refused_position / refused_history (what it missed could not all be given: it started empty), refused_user, failed (Redis), abandoned (fetched, never connected)',

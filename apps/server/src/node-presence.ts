@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
-import type { Server } from 'socket.io';
-import type { Membership, PresenceStore, TopicCount, TopicUsers } from '@realtime/presence';
+import type { KeptMembership, Membership, PresenceChange, PresenceStore, TopicCount, TopicUsers } from '@realtime/presence';
 import { CountAnnouncer } from './count-announcer.js';
 import { joinEventOf, leaveEventOf, onlineUsersEventOf, type RelayedEnvelope } from '@realtime/protocol';
 import { decodeIdentity, encodeIdentity, leaveEnvelope, onlineUsersEnvelope, type SenderIdentity } from './envelopes.js';
 import { PresenceEventQueue } from './presence-event-queue.js';
 import type { TopicBroadcaster } from './recovery/topic-broadcaster.js';
+import { emitToConnection } from './recovery/emit-to-connection.js';
 import type { Metrics } from './metrics.js';
+import type { RealtimeServer } from './socket-types.js';
 import { isTopic, parseTopic } from './topics.js';
 
 export interface NodePresenceOptions {
-  io: Server;
+  io: RealtimeServer;
   store: PresenceStore;
   logger: Logger;
   metrics: Metrics;
@@ -26,6 +27,15 @@ export interface NodePresenceOptions {
   userIdOf(socketId: string): string | undefined;
   /** When a local connection joined a topic (server time), if it is in it. */
   joinedAtOf(socketId: string, topic: string): string | undefined;
+  /** PRESENCE_GRACE_MS: how long a connection lost abruptly stays a member before it is announced as leaving. 0 = at once. */
+  graceMs: number;
+}
+
+/** A connection lost abruptly, still a member of its topics until its grace ends. */
+interface AwayConnection {
+  topics: readonly string[];
+  identity: SenderIdentity | undefined;
+  timer: NodeJS.Timeout;
 }
 
 /**
@@ -49,6 +59,13 @@ export class NodePresence {
   private lastHeartbeatAnsweredAt: number | undefined;
   /** Cleanups of disconnected sockets still writing to the store; a drain waits for them. */
   private readonly pending = new Set<Promise<unknown>>();
+  /**
+   * Connections lost abruptly, within their grace: still members in the
+   * store (not in any Socket.IO room, so not in a resync's snapshot).
+   * Bounded by the connections lost in one grace; each entry ends with its
+   * timer, its recovery here, or its release.
+   */
+  private readonly away = new Map<string, AwayConnection>();
 
   constructor(private readonly options: NodePresenceOptions) {
     const { io, metrics } = options;
@@ -103,15 +120,112 @@ export class NodePresence {
 
   /** A disconnect: leaves every topic at once, telling their members. A drain waits for these. */
   leaveAll(socketId: string, topics: readonly string[], identity: SenderIdentity | undefined): void {
+    this.remove(socketId, topics, identity, 'always', () => this.options.store.removeMany(socketId, topics));
+  }
+
+  /**
+   * A connection lost abruptly whose session is kept: it stays a member of
+   * every topic, counted and with no `leave-*`, for the grace. Recovered
+   * meanwhile (here: `resume`; on another node: its `move` takes the
+   * entries over), nobody sees anything; otherwise its topics are left when
+   * the grace ends, announced once, and only where it was still a member.
+   */
+  leaveLater(socketId: string, topics: readonly string[], identity: SenderIdentity | undefined): void {
+    if (this.options.graceMs === 0 || topics.length === 0) return this.leaveAll(socketId, topics, identity);
+    this.endAway(socketId, 'left');
+    const timer = setTimeout(() => this.endAway(socketId, 'left'), this.options.graceMs);
+    timer.unref();
+    this.away.set(socketId, { topics, identity, timer });
+  }
+
+  /**
+   * A connection kept within its grace will not come back (its session
+   * could not be saved, or was refused where it came back): its topics are
+   * left now, announced only where it was still a member. `fromNodeId` is
+   * the node it was lost on; this one's own connections end their grace.
+   */
+  release(socketId: string, fromNodeId: string, topics: readonly string[], identity: SenderIdentity | undefined): void {
+    if (fromNodeId === this.options.store.nodeId) {
+      this.endAway(socketId, 'released');
+      return;
+    }
+    if (this.options.graceMs === 0 || topics.length === 0) return;
+    this.options.metrics.presenceGraceEnds.inc({ outcome: 'released' });
+    this.remove(socketId, topics, identity, 'if-removed', () => this.options.store.release(socketId, fromNodeId, topics));
+  }
+
+  /**
+   * A connection recovered on this node back in one of its topics: its
+   * membership is taken over from the node it was lost on (this one
+   * included), with no count change and no `join-*` while its grace lasts.
+   * Past the grace it was announced as leaving, and it joins again, announced.
+   */
+  async resume(socketId: string, topic: string, envelope: RelayedEnvelope, fromNodeId: string): Promise<number | undefined> {
+    const away = this.away.get(socketId);
+    if (away !== undefined && fromNodeId === this.options.store.nodeId) {
+      clearTimeout(away.timer);
+      this.away.delete(socketId);
+      this.options.metrics.presenceGraceEnds.inc({ outcome: 'recovered' });
+    }
+    const change = await this.track('move', async () => {
+      const meta = encodeIdentity(this.options.identityOf(socketId), this.options.joinedAtOf(socketId, topic) ?? envelope.serverTime);
+      const moved = await this.options.store.move(topic, socketId, fromNodeId, meta, this.options.userIdOf(socketId));
+      this.announcer.offer(moved);
+      return moved;
+    });
+    if (change?.changed !== false) {
+      this.queueMembershipEvent(topic, 'join', envelope, change?.count);
+    } else {
+      // Nothing is announced for a membership taken over, and counts are not in the replay:
+      // the connection is told the current count itself (what it missed may have moved it).
+      const socket = this.options.io.of('/').sockets.get(socketId);
+      const parsed = parseTopic(topic);
+      if (socket !== undefined && parsed !== undefined) {
+        const { count } = this.announcer.newest(change);
+        emitToConnection(socket, onlineUsersEventOf(parsed), onlineUsersEnvelope(parsed, count, new Date().toISOString()));
+      }
+    }
+    return change?.count;
+  }
+
+  /** Ends a lost connection's grace: leaves what it is still a member of, announced (a no-op when it is not away). */
+  private endAway(socketId: string, outcome: 'left' | 'released'): void {
+    const away = this.away.get(socketId);
+    if (away === undefined) return;
+    clearTimeout(away.timer);
+    this.away.delete(socketId);
+    const { metrics, store } = this.options;
+    this.remove(socketId, away.topics, away.identity, 'if-removed', async () => {
+      const changes = await store.removeMany(socketId, away.topics);
+      // Nothing left to remove: the node it came back to took every membership over.
+      metrics.presenceGraceEnds.inc({ outcome: changes.some((c) => c.changed) ? outcome : 'recovered' });
+      return changes;
+    });
+  }
+
+  /**
+   * Removes a gone connection's memberships and tells the remaining
+   * members: `always` (a disconnect: announced even when the store failed,
+   * so local members hear of it), or `if-removed` (only where this call
+   * removed it: an entry taken over by a recovery elsewhere is not a leave).
+   */
+  private remove(
+    socketId: string,
+    topics: readonly string[],
+    identity: SenderIdentity | undefined,
+    announce: 'always' | 'if-removed',
+    call: () => Promise<PresenceChange[]>,
+  ): void {
     if (topics.length === 0) return;
     const done = (async () => {
-      const changes = await this.track('removeMany', () => this.options.store.removeMany(socketId, topics));
+      const changes = await this.track('removeMany', call);
       this.offerAll(changes ?? []);
       const serverTime = new Date().toISOString();
       topics.forEach((name, i) => {
         const topic = parseTopic(name);
-        if (topic === undefined) return;
-        const countBefore = changes === undefined ? undefined : (changes[i]?.count ?? 0) + 1;
+        const change = changes?.[i];
+        if (topic === undefined || (announce === 'if-removed' && change?.changed === false)) return;
+        const countBefore = changes === undefined ? undefined : (change?.count ?? 0) + 1;
         this.queueMembershipEvent(name, 'leave', leaveEnvelope(topic, socketId, identity, serverTime), countBefore);
       });
     })();
@@ -141,14 +255,25 @@ export class NodePresence {
     });
   }
 
-  /** Waits for disconnect cleanups, then removes this node from the store. */
+  /**
+   * Waits for disconnect cleanups, then removes this node from the store,
+   * except the memberships of connections within their grace (a drain's
+   * connections, recovered on other nodes meanwhile): survivors reap those
+   * not taken over once the grace has passed, announcing them as leaving.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.heartbeatTimer);
     await Promise.allSettled([...this.pending]);
+    const keep: KeptMembership[] = [];
+    for (const [connectionId, away] of this.away) {
+      clearTimeout(away.timer);
+      for (const topic of away.topics) keep.push({ topic, connectionId });
+    }
+    this.away.clear();
     this.events.flush();
     await this.track('deregister', async () => {
-      await this.options.store.deregister();
+      await this.options.store.deregister(keep);
       return undefined;
     });
     this.unsubscribe();
@@ -232,6 +357,7 @@ export class NodePresence {
             );
           }
         } else {
+          this.endSwept(swept);
           metrics.presenceResyncs.inc();
           logger.info(
             { reason: state === 'lost' ? 'node unknown to the store' : 'earlier write failed', memberships: memberships.length },
@@ -254,6 +380,41 @@ export class NodePresence {
     if (!this.stopped) {
       this.heartbeatTimer = setTimeout(() => void this.tick(), this.options.heartbeatIntervalMs);
     }
+  }
+
+  /**
+   * A resync's snapshot holds only live sockets: the store dropped the
+   * memberships of connections within their grace. Their members are told
+   * now, once (the grace is cut short: the store had failed meanwhile).
+   */
+  private endSwept(swept: readonly Membership[]): void {
+    const gone = new Map<string, Membership[]>();
+    for (const m of swept) {
+      if (!this.away.has(m.connectionId)) continue;
+      gone.set(m.connectionId, [...(gone.get(m.connectionId) ?? []), m]);
+    }
+    for (const [connectionId, memberships] of gone) {
+      const away = this.away.get(connectionId)!;
+      clearTimeout(away.timer);
+      this.away.delete(connectionId);
+      this.options.metrics.presenceGraceEnds.inc({ outcome: 'left' });
+      const serverTime = new Date().toISOString();
+      for (const m of memberships) {
+        const topic = parseTopic(m.topic);
+        if (topic !== undefined)
+          this.queueMembershipEvent(m.topic, 'leave', leaveEnvelope(topic, connectionId, away.identity, serverTime), undefined);
+      }
+    }
+  }
+
+  /** The node id this node's memberships are stored under. */
+  get nodeId(): string {
+    return this.options.store.nodeId;
+  }
+
+  /** Connections within their grace on this node. */
+  get awayConnections(): number {
+    return this.away.size;
   }
 
   private announceReaped(removed: readonly (Membership & { nodeId: string })[], counts: readonly TopicCount[]): void {

@@ -299,8 +299,15 @@ export function registerSocketHandlers({
   function onDisconnecting(this: RealtimeSocket, reason: string): void {
     expiry.cancel(this);
     const topics = [...this.rooms].filter(isTopic);
-    for (const name of topics) metrics.leaves.inc({ kind: parseTopic(name)?.kind ?? 'channel' });
-    presence.leaveAll(this.id, topics, this.data.identity);
+    const identity = this.data.identity;
+    // Decided at `disconnect`, which Socket.IO emits in the same step right after handing a
+    // recoverable loss to persistSession (which marks the session kept): a kept session's
+    // memberships stay for the grace, anything else leaves at once.
+    this.once('disconnect', () => {
+      if (this.data.kept === true) return presence.leaveLater(this.id, topics, identity);
+      for (const name of topics) metrics.leaves.inc({ kind: parseTopic(name)?.kind ?? 'channel' });
+      presence.leaveAll(this.id, topics, identity);
+    });
     metrics.connectionsClosed.inc({ reason });
     logger.debug({ socketId: this.id, reason, topics: topics.length }, 'connection closed');
   }

@@ -26,6 +26,8 @@ export interface ConnectionData {
   tracks: Map<string, TopicTrack>;
   /** A recovered session waiting for the socket to connect (set by restoreSession, applied at `connection`). */
   recovery: PendingRecovery | undefined;
+  /** Set when Socket.IO handed the connection's loss to persistSession: its session is kept, its memberships stay for PRESENCE_GRACE_MS. */
+  kept?: boolean;
 }
 
 // Clients may emit any event name (a channel message is emitted under the channel id).

@@ -27,20 +27,20 @@ async function cluster(env: Record<string, string> = {}) {
 }
 
 /** Three nodes on a Sentinel set (the set is torn down with the test). */
-async function sentinelCluster(): Promise<ServerProcess[]> {
+async function sentinelCluster(env: Record<string, string> = {}): Promise<ServerProcess[]> {
   const set = await startRedisSentinelSet();
   return startCluster(3, {
     keyPrefix: uniqueKeyPrefix('faults'),
-    env: { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: set.masterName },
+    env: { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: set.masterName, ...env },
   });
 }
 
 /** Three nodes on a Redis Cluster of 3 masters + 3 replicas (torn down with the test). */
-async function redisClusterNodes(): Promise<ServerProcess[]> {
+async function redisClusterNodes(env: Record<string, string> = {}): Promise<ServerProcess[]> {
   const redis = await startRedisCluster();
   return startCluster(3, {
     keyPrefix: uniqueKeyPrefix('faults'),
-    env: { REDIS_CLUSTER_NODES: redis.seeds.map((s) => `${s.host}:${s.port}`).join(',') },
+    env: { REDIS_CLUSTER_NODES: redis.seeds.map((s) => `${s.host}:${s.port}`).join(','), ...env },
   });
 }
 
@@ -134,10 +134,16 @@ describe('liveness tells a stall of Redis from a death', () => {
 
 describe('cluster faults', () => {
   it.each(['standalone', 'sentinel', 'cluster'] as const)(
-    '%s Redis: a node killed with SIGKILL: survivors get leave-* for its members and exact counts within 10 s',
+    '%s Redis: a node killed with SIGKILL: its members stay counted for PRESENCE_GRACE_MS, then survivors get leave-* for them and exact counts',
     async (topology) => {
+      // Short liveness (TTL 2 s, heartbeat 0.5 s) and grace (3 s), so the test is quick and the two are told apart.
+      const env = { NODE_TTL_MS: '2000', HEARTBEAT_INTERVAL_MS: '500', PRESENCE_GRACE_MS: '3000' };
       const nodes =
-        topology === 'standalone' ? (await cluster()).nodes : topology === 'sentinel' ? await sentinelCluster() : await redisClusterNodes();
+        topology === 'standalone'
+          ? (await cluster(env)).nodes
+          : topology === 'sentinel'
+            ? await sentinelCluster(env)
+            : await redisClusterNodes(env);
       const [, , dying] = nodes as [ServerProcess, ServerProcess, ServerProcess];
       const [on1, on2, on3] = await populate(nodes);
       const survivors = [...on1!, ...on2!];
@@ -149,11 +155,16 @@ describe('cluster faults', () => {
       });
       const roomLeaves = survivors.map((m) => nextEvent<RelayedEnvelope>(m.socket, 'leave-room', () => true, 15_000));
 
+      const firstLeave = Promise.race(
+        survivors.map((m) => nextEvent(m.socket, 'leave-channel', () => true, 15_000).then(() => Date.now())),
+      );
       const killedAt = Date.now();
       dying.signal('SIGKILL');
       await dying.exited;
       await expectCounts(survivors, 'c', 4, 10_000);
       await expectCounts(survivors, 'c', 4, 10_000, 'r');
+      // Not before its last heartbeat (at most 0.5 s before the kill) + TTL + grace; well within TTL + grace + a few heartbeats.
+      expect((await firstLeave) - killedAt).toBeGreaterThanOrEqual(2000 + 3000 - 500);
       expect(Date.now() - killedAt).toBeLessThan(10_000);
       await vi.waitFor(() => leaves.forEach((seen) => expect([...seen].sort()).toEqual([...deadIds].sort())));
       for (const e of await Promise.all(roomLeaves)) expect(deadIds).toContain(e.clientId);
@@ -217,22 +228,35 @@ describe('cluster faults', () => {
     expect(await join(newcomer, 'c')).toBe(7);
   });
 
-  it('SIGTERM drains a node: its members leave everywhere within 2 s, clients reconnect-able, exit 0 within 10 s', async () => {
-    const { nodes } = await cluster();
+  it('SIGTERM drains a node: clients reconnect-able, exit 0 within 10 s; members that do not come back stay counted for the grace, then leave once', async () => {
+    const { nodes } = await cluster({ PRESENCE_GRACE_MS: '3000' });
     const [, , draining] = nodes as [ServerProcess, ServerProcess, ServerProcess];
     const [on1, on2, on3] = await populate(nodes);
     const survivors = [...on1!, ...on2!];
+    const goneIds = on3!.map((m) => m.socket.id);
+    const leaves = recordLeaves(survivors);
     const reasons = on3!.map((m) => new Promise<string>((resolve) => m.socket.once('disconnect', resolve)));
 
     const sentAt = Date.now();
     draining.signal('SIGTERM');
-    await expectCounts(survivors, 'c', 4, 2_000);
-    await expectCounts(survivors, 'c', 4, 2_000, 'r');
-    expect(Date.now() - sentAt).toBeLessThan(2_000);
     // "transport close" is what makes socket.io-client reconnect (a server-side disconnect would not).
     expect(await Promise.all(reasons)).toEqual(['transport close', 'transport close']);
     const { code } = await draining.exited;
     expect(code).toBe(0);
     expect(Date.now() - sentAt).toBeLessThan(10_000);
+    // Drained, gone, and still counted: they could be recovered on a survivor within the grace.
+    expect(await join(member(await connectClient(nodes[0]!.url)), 'c')).toBe(7);
+    expect(leaves.flat()).toEqual([]);
+    // They never came back (reconnection off): a survivor reaps them once the grace has passed, announced once.
+    await expectCounts(survivors, 'c', 5, 10_000);
+    await expectCounts(survivors, 'c', 4, 10_000, 'r');
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(3000);
+    await vi.waitFor(() =>
+      leaves.forEach((seen) =>
+        expect(seen.map((e) => `${e.data.roomId === null ? 'channel' : 'room'}:${e.clientId}`).sort()).toEqual(
+          [...goneIds.map((id) => `channel:${id}`), ...goneIds.map((id) => `room:${id}`)].sort(),
+        ),
+      ),
+    );
   });
 });

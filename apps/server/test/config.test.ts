@@ -54,6 +54,7 @@ const INTEGERS: readonly { name: string; field: keyof Config; fallback: number; 
   { name: 'SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', fallback: 10_000, min: 100, max: 2_147_483_647 },
   { name: 'RECOVERY_WINDOW_MS', field: 'recoveryWindowMs', fallback: 120_000, min: 0, max: 86_400_000 },
   { name: 'RECOVERY_MAX_MESSAGES_PER_TOPIC', field: 'recoveryMaxMessagesPerTopic', fallback: 1000, min: 1, max: 100_000 },
+  { name: 'PRESENCE_GRACE_MS', field: 'presenceGraceMs', fallback: 15_000, min: 0, max: 86_400_000 },
   { name: 'REDIS_CONNECT_TIMEOUT_MS', field: 'redisConnectTimeoutMs', fallback: 10_000, min: 100, max: 2_147_483_647 },
   { name: 'PING_INTERVAL_MS', field: 'pingIntervalMs', fallback: 10_000, min: 100, max: 600_000 },
   { name: 'PING_TIMEOUT_MS', field: 'pingTimeoutMs', fallback: 5_000, min: 100, max: 600_000 },
@@ -73,6 +74,8 @@ function companions(name: string, value: number): Record<string, string> {
   if (name === 'MAX_MESSAGE_BYTES') return { MAX_HTTP_BUFFER_SIZE_BYTES: String(Math.max(1024, value)) };
   if (name === 'PING_INTERVAL_MS') return { HTTP_IDLE_TIMEOUT_MS: String(Math.max(1000, value + 1)) };
   if (name === 'HTTP_IDLE_TIMEOUT_MS') return { PING_INTERVAL_MS: '100' };
+  // PRESENCE_GRACE_MS ≤ RECOVERY_WINDOW_MS.
+  if (name === 'PRESENCE_GRACE_MS') return { RECOVERY_WINDOW_MS: String(Math.max(120_000, value)) };
   return {};
 }
 
@@ -120,6 +123,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       recoveryWindowMs: 120_000,
       recoveryMaxMessagesPerTopic: 1000,
+      presenceGraceMs: 15_000,
       apiKeys: [],
       apiMaxBodyBytes: 8 * 1024 * 1024,
       apiRateLimitPerSecond: 100,
@@ -173,6 +177,7 @@ describe('loadConfig', () => {
       SHUTDOWN_GRACE_MS: '3000',
       RECOVERY_WINDOW_MS: '60000',
       RECOVERY_MAX_MESSAGES_PER_TOPIC: '50',
+      PRESENCE_GRACE_MS: '5000',
       API_KEYS: 'backend:0123456789abcdef0123,ops:fedcba9876543210fedc',
       API_MAX_BODY_BYTES: '65536',
       API_RATE_LIMIT_PER_SECOND: '5',
@@ -219,6 +224,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 3000,
       recoveryWindowMs: 60_000,
       recoveryMaxMessagesPerTopic: 50,
+      presenceGraceMs: 5000,
       apiKeys: [
         { name: 'backend', secret: '0123456789abcdef0123' },
         { name: 'ops', secret: 'fedcba9876543210fedc' },
@@ -281,6 +287,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ METRICS_PORT: '0' }).metricsPort).toBe(0);
     expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
     expect(configError({ METRICS_PORT: '65536' }).message).toContain('METRICS_PORT');
+  });
+
+  it('keeps PRESENCE_GRACE_MS within RECOVERY_WINDOW_MS: refused above it, defaulting to the window when that is shorter', () => {
+    const err = configError({ RECOVERY_WINDOW_MS: '10000', PRESENCE_GRACE_MS: '10001' });
+    expect(err.message).toContain('PRESENCE_GRACE_MS (10001)');
+    expect(err.message).toContain('RECOVERY_WINDOW_MS (10000)');
+    expect(loadConfig({ RECOVERY_WINDOW_MS: '10000', PRESENCE_GRACE_MS: '10000' }).presenceGraceMs).toBe(10_000);
+    expect(loadConfig({ RECOVERY_WINDOW_MS: '4000' }).presenceGraceMs).toBe(4000);
+    // Recovery off: every loss is announced at once.
+    expect(loadConfig({ RECOVERY_WINDOW_MS: '0' }).presenceGraceMs).toBe(0);
   });
 
   it('refuses NODE_TTL_MS below twice HEARTBEAT_INTERVAL_MS, naming both', () => {

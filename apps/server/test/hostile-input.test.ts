@@ -241,8 +241,13 @@ describe('slow and partial HTTP requests', () => {
 });
 
 describe('half-open clients', () => {
-  it('a client that stops answering pings leaves every count within PING_INTERVAL_MS + PING_TIMEOUT_MS', async () => {
-    const { url, node } = await startNode({ PING_INTERVAL_MS: '300', PING_TIMEOUT_MS: '300', HTTP_IDLE_TIMEOUT_MS: '1000' });
+  it('a client that stops answering pings leaves every count within PING_INTERVAL_MS + PING_TIMEOUT_MS + PRESENCE_GRACE_MS', async () => {
+    const { url, node } = await startNode({
+      PING_INTERVAL_MS: '300',
+      PING_TIMEOUT_MS: '300',
+      HTTP_IDLE_TIMEOUT_MS: '1000',
+      PRESENCE_GRACE_MS: '500',
+    });
     const watcher = await connectClient(url);
     await emitWithAck(watcher, 'join-channel', { data: { roomChannel: 'ghost' } });
     const silent = await rawSocket(url, { answerPings: false });
@@ -250,7 +255,9 @@ describe('half-open clients', () => {
     const started = performance.now();
     const left = nextEvent<RelayedEnvelope>(watcher, 'leave-channel');
     await left;
-    expect(performance.now() - started).toBeLessThan(600 + 1500);
+    // Found lost after a missed ping, then kept as a member for the grace (it could come back and recover).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(500);
+    expect(performance.now() - started).toBeLessThan(600 + 500 + 1500);
     expect(await node.presence.count(channelTopic('ghost'))).toBe(1);
     // The watcher, which answers its pings, is still connected.
     expect(watcher.connected).toBe(true);

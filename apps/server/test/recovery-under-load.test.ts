@@ -21,12 +21,16 @@ import { redisEnv } from './support/redis-env.js';
  * message would be delivered twice (replayed and sent live) or missed
  * (sent live before the restored socket is back in its rooms): every
  * client must end with exactly the acknowledged messages of its channels,
- * in order, and every cut client recovered.
+ * in order, and every cut client recovered. The other clients see the cut
+ * ones neither leave nor join when they are back within PRESENCE_GRACE_MS
+ * (1 s, 10 s), and leave and join each channel once when they are not (60 s).
  */
 const CHANNELS = 10;
 const CLIENTS = 200;
 const CUT = 50;
 const RATE_PER_CHANNEL = 10;
+/** PRESENCE_GRACE_MS's default. */
+const GRACE_MS = 15_000;
 
 const channelOf = (i: number): string => `load-${i}`;
 /** Client i is in channels i and i + 1 (mod 10). */
@@ -80,8 +84,22 @@ describe.each([
     const { acked } = traffic;
 
     const ids = cut.map((s) => s.id);
+    // What the clients that stay connected see of the cut ones from the outage on: `leave-channel:<watcher>:<id>:<channel>` → times.
+    const cutIds = new Set(ids);
+    let watching = false;
+    const flaps = new Map<string, number>();
+    for (const [w, watcher] of [...rest, ...publishers].entries()) {
+      for (const event of ['leave-channel', 'join-channel']) {
+        watcher.on(event, (e: RelayedEnvelope) => {
+          if (!watching || !cutIds.has(e.clientId)) return;
+          const key = `${event}:${w}:${e.clientId}:${e.data.roomChannel}`;
+          flaps.set(key, (flaps.get(key) ?? 0) + 1);
+        });
+      }
+    }
     // Traffic flowing, then the outage.
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    watching = true;
     const back = cut.map((s) => new Promise<void>((resolve) => s.once('connect', () => resolve())));
     for (const proxy of proxies) {
       proxy.block();
@@ -133,12 +151,24 @@ describe.each([
       });
     }
     const recoveredOnNodes = await metricSum(nodes, 'realtime_recoveries_total{outcome="recovered"}');
+    const flapCount = (event: string): number =>
+      [...flaps].filter(([key]) => key.startsWith(`${event}:`)).reduce((sum, [, n]) => sum + n, 0);
     console.info(
       `recovery under load (${topology}, ${outageMs} ms): ${CUT}/${CUT} recovered (${recoveredOnNodes} on the nodes), ` +
-        `${acked.reduce((a, l) => a + l.length, 0)} messages acknowledged, lost ${lost}, duplicated ${duplicated}`,
+        `${acked.reduce((a, l) => a + l.length, 0)} messages acknowledged, lost ${lost}, duplicated ${duplicated}; ` +
+        `the other clients saw ${flapCount('leave-channel')} leave-channel and ${flapCount('join-channel')} join-channel of the cut ones`,
     );
     expect(wrong).toEqual([]);
     expect(recoveredOnNodes).toBe(CUT);
+    if (outageMs < GRACE_MS) {
+      // Back within PRESENCE_GRACE_MS: nobody saw anything.
+      expect(flapCount('leave-channel') + flapCount('join-channel')).toBe(0);
+    } else {
+      // Past it: each watcher saw each cut client leave each channel once, and join it again once.
+      expect([...flaps.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(flapCount('leave-channel')).toBe(flapCount('join-channel'));
+      expect(flapCount('leave-channel')).toBeGreaterThan(0);
+    }
     for (const client of [...clients, ...publishers]) client.disconnect();
   }, 150_000);
 });

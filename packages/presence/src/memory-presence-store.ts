@@ -1,6 +1,7 @@
 import { InvalidCursorError, decodeCursor, encodeCursor } from './listing-cursor.js';
 import type {
   CountListener,
+  KeptMembership,
   LivenessState,
   MemberEntry,
   Membership,
@@ -152,6 +153,8 @@ export interface MemoryPresenceStoreOptions {
   backend?: MemoryPresenceBackend;
   /** How long the node stays alive without a heartbeat. Default 5 000 ms. */
   nodeTtlMs?: number;
+  /** How long a dead node's members stay counted before they are reaped (PRESENCE_GRACE_MS). Default 0. */
+  memberGraceMs?: number;
 }
 
 /** In-process presence, for a single node without Redis and for tests. */
@@ -159,12 +162,14 @@ export class MemoryPresenceStore implements PresenceStore {
   readonly nodeId: string;
   readonly backend: MemoryPresenceBackend;
   private readonly nodeTtlMs: number;
+  private readonly memberGraceMs: number;
   private readonly ownListeners = new Set<CountListener>();
 
   constructor(options: MemoryPresenceStoreOptions) {
     this.nodeId = options.nodeId;
     this.backend = options.backend ?? new MemoryPresenceBackend();
     this.nodeTtlMs = options.nodeTtlMs ?? 5000;
+    this.memberGraceMs = options.memberGraceMs ?? 0;
   }
 
   async add(topic: string, connectionId: string, meta: string, userId?: string): Promise<PresenceChange> {
@@ -197,6 +202,27 @@ export class MemoryPresenceStore implements PresenceStore {
       };
       return { ...now, changed: removed[i] === true };
     });
+  }
+
+  async move(topic: string, connectionId: string, fromNodeId: string, meta: string, userId?: string): Promise<PresenceChange> {
+    const moved = fromNodeId !== this.nodeId && this.backend.deleteMember(topic, fromNodeId + SEP + connectionId) !== undefined;
+    const added = this.backend.putMember(topic, this.nodeId + SEP + connectionId, meta, userId);
+    this.index().add(connectionId + SEP + topic);
+    // Moved onto an entry that was there too (never written so): one fewer, announced.
+    if ((added && !moved) || (moved && !added)) {
+      const [fresh] = this.backend.announce([topic]);
+      return { ...(fresh as TopicCount), changed: added && !moved };
+    }
+    return { ...(await this.count(topic)), changed: false };
+  }
+
+  async release(connectionId: string, fromNodeId: string, topics: readonly string[]): Promise<PresenceChange[]> {
+    if (fromNodeId === this.nodeId) return this.removeMany(connectionId, topics);
+    const removed = topics.map((topic) => this.backend.deleteMember(topic, fromNodeId + SEP + connectionId) !== undefined);
+    const fresh = new Map(this.backend.announce(topics.filter((_, i) => removed[i])).map((c) => [c.topic, c]));
+    return Promise.all(
+      topics.map(async (topic, i) => ({ ...(fresh.get(topic) ?? (await this.count(topic))), changed: removed[i] === true })),
+    );
   }
 
   async count(topic: string): Promise<TopicCount> {
@@ -287,12 +313,25 @@ export class MemoryPresenceStore implements PresenceStore {
     const now = this.backend.now();
     const since = this.backend.servedSince;
     if (since === undefined || now - since < this.nodeTtlMs) return { removed: [], counts: [] };
-    const dead = [...this.backend.nodeIndex.keys()].filter((nodeId) => (this.backend.liveUntil.get(nodeId) ?? 0) <= now);
+    const dead = [...this.backend.nodeIndex.keys()].filter(
+      (nodeId) => nodeId !== this.nodeId && (this.backend.liveUntil.get(nodeId) ?? 0) + this.memberGraceMs <= now,
+    );
     return this.removeNodes(dead);
   }
 
-  async deregister(): Promise<TopicCount[]> {
-    return this.removeNodes([this.nodeId]).counts;
+  async deregister(keep: readonly KeptMembership[] = []): Promise<TopicCount[]> {
+    if (keep.length === 0) return this.removeNodes([this.nodeId]).counts;
+    const kept = new Set(keep.map((m) => m.connectionId + SEP + m.topic));
+    const removed: string[] = [];
+    for (const entry of [...this.index()]) {
+      if (kept.has(entry)) continue;
+      const [connectionId, topic] = splitOnce(entry);
+      if (this.backend.deleteMember(topic, this.nodeId + SEP + connectionId) !== undefined) removed.push(topic);
+      this.index().delete(entry);
+    }
+    // Dead from now: survivors reap what is kept once the grace has passed.
+    this.backend.liveUntil.set(this.nodeId, this.backend.now());
+    return this.backend.announce(removed);
   }
 
   async close(): Promise<void> {

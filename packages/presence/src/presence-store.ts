@@ -41,6 +41,12 @@ export interface Membership {
   userId?: string;
 }
 
+/** A membership `deregister` keeps: a connection lost abruptly, still within its grace. */
+export interface KeptMembership {
+  topic: string;
+  connectionId: string;
+}
+
 /** A membership removed because its node died. */
 export interface ReapedMembership extends Membership {
   nodeId: string;
@@ -87,6 +93,24 @@ export interface PresenceStore {
 
   /** Removes a connection from several topics at once (a disconnect). */
   removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]>;
+
+  /**
+   * Takes a connection's membership over from the node it was on
+   * (`fromNodeId`; this node's own id for a connection back on its node): a
+   * connection recovered here. The entry moves to this node with no change
+   * of count and nothing announced (`changed` false). When the entry is gone
+   * (its grace ended, it was reaped or swept), it is added as by `add`
+   * (`changed` true, the count announced). Atomic per topic against the old
+   * node's own removal: exactly one of the two finds the entry.
+   */
+  move(topic: string, connectionId: string, fromNodeId: string, meta: string, userId?: string): Promise<PresenceChange>;
+
+  /**
+   * Removes a connection of `fromNodeId` (any node, this one included) from
+   * topics: a lost connection that will not come back. `changed` is true
+   * where this call removed it (only one caller is ever told so).
+   */
+  release(connectionId: string, fromNodeId: string, topics: readonly string[]): Promise<PresenceChange[]>;
 
   /** The topic's cluster-wide count: one O(1) read. */
   count(topic: string): Promise<TopicCount>;
@@ -141,11 +165,20 @@ export interface PresenceStore {
    */
   restore(memberships: readonly Membership[]): Promise<Membership[]>;
 
-  /** Removes, atomically per dead node, the memberships of nodes whose liveness expired. */
+  /**
+   * Removes, atomically per dead node, the memberships of nodes whose
+   * liveness expired more than the store's member grace ago.
+   */
   reapDeadNodes(): Promise<ReapResult>;
 
-  /** Removes this node's memberships and liveness (a graceful shutdown). */
-  deregister(): Promise<TopicCount[]>;
+  /**
+   * Removes this node's memberships and liveness (a graceful shutdown),
+   * except `keep`: connections lost abruptly and still within their grace,
+   * which may be recovered on other nodes. With nothing kept the node is
+   * forgotten; otherwise it counts as dead from now, and survivors reap what
+   * is left of it (entries not moved meanwhile) once the grace has passed.
+   */
+  deregister(keep?: readonly KeptMembership[]): Promise<TopicCount[]>;
 
   /** Releases subscriptions; does not deregister. */
   close(): Promise<void>;

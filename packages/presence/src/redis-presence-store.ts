@@ -4,6 +4,7 @@ import type {
   CountListener,
   LivenessState,
   MemberEntry,
+  KeptMembership,
   Membership,
   Page,
   PresenceChange,
@@ -29,6 +30,8 @@ interface QueuedOperation {
   meta: string;
   /** '' for an anonymous connection (and for removes: the script reads the member's user). */
   user: string;
+  /** The node whose member an add moves here, or a remove removes; '' for this node. */
+  from: string;
   resolve(change: PresenceChange): void;
   reject(err: unknown): void;
 }
@@ -47,6 +50,12 @@ export interface RedisPresenceStoreOptions {
   restoreChunkSize?: number;
   /** Index entries read per step when reaping or sweeping (HSCAN COUNT). Default 500. */
   sweepChunkSize?: number;
+  /**
+   * How long a dead node's members stay counted before survivors reap them
+   * (PRESENCE_GRACE_MS), so that its connections recovered elsewhere
+   * meanwhile never leave. Default 0: reaped once its TTL has passed.
+   */
+  memberGraceMs?: number;
 }
 
 /** SCAN/HSCAN calls one listing call makes at most: its cost is bounded, a sparse walk goes on in the cursor. */
@@ -55,7 +64,8 @@ const MAX_SCAN_CALLS = 10;
 /** Code-unit order: the same on every node, whatever its locale. */
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-const serverName = (client: { options: { host?: string; port?: number } }): string => `${client.options.host ?? ''}:${client.options.port ?? 0}`;
+const serverName = (client: { options: { host?: string; port?: number } }): string =>
+  `${client.options.host ?? ''}:${client.options.port ?? 0}`;
 
 /** How many dead nodes one `reapDeadNodes` call takes on. */
 const REAP_NODES_PER_CALL = 8;
@@ -76,6 +86,7 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly nodeTtlMs: number;
   private readonly restoreChunkSize: number;
   private readonly sweepChunkSize: number;
+  private readonly memberGraceMs: number;
   private readonly listeners = new Set<CountListener>();
   /**
    * Written with each membership; a restore moves to a new one to find stale
@@ -111,6 +122,7 @@ export class RedisPresenceStore implements PresenceStore {
     this.nodeTtlMs = options.nodeTtlMs ?? 5000;
     this.restoreChunkSize = options.restoreChunkSize ?? 1000;
     this.sweepChunkSize = options.sweepChunkSize ?? 500;
+    this.memberGraceMs = options.memberGraceMs ?? 0;
     this.subscriptions = new ShardedSubscriptions(this.subscriber, (topic) => this.keys.topic(topic).counts);
   }
 
@@ -133,21 +145,31 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   add(topic: string, connectionId: string, meta: string, userId?: string): Promise<PresenceChange> {
-    return this.enqueue('a', connectionId, topic, meta, userId ?? '');
+    return this.enqueue('a', connectionId, topic, meta, userId ?? '', '');
   }
 
   remove(topic: string, connectionId: string): Promise<PresenceChange> {
-    return this.enqueue('r', connectionId, topic, '', '');
+    return this.enqueue('r', connectionId, topic, '', '', '');
   }
 
   removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]> {
-    return Promise.all(topics.map((topic) => this.enqueue('r', connectionId, topic, '', '')));
+    return Promise.all(topics.map((topic) => this.enqueue('r', connectionId, topic, '', '', '')));
   }
 
-  private enqueue(kind: 'a' | 'r', connectionId: string, topic: string, meta: string, user: string): Promise<PresenceChange> {
-    this.trackLocal(kind, topic, connectionId);
+  move(topic: string, connectionId: string, fromNodeId: string, meta: string, userId?: string): Promise<PresenceChange> {
+    return this.enqueue('a', connectionId, topic, meta, userId ?? '', fromNodeId === this.nodeId ? '' : fromNodeId);
+  }
+
+  release(connectionId: string, fromNodeId: string, topics: readonly string[]): Promise<PresenceChange[]> {
+    if (fromNodeId === this.nodeId) return this.removeMany(connectionId, topics);
+    return Promise.all(topics.map((topic) => this.enqueue('r', connectionId, topic, '', '', fromNodeId)));
+  }
+
+  private enqueue(kind: 'a' | 'r', connectionId: string, topic: string, meta: string, user: string, from: string): Promise<PresenceChange> {
+    // Another node's member leaving is none of this node's counts or index.
+    if (from === '' || kind === 'a') this.trackLocal(kind, topic, connectionId);
     return new Promise((resolve, reject) => {
-      this.queued.push({ kind, connectionId, topic, meta, user, resolve, reject });
+      this.queued.push({ kind, connectionId, topic, meta, user, from, resolve, reject });
       this.flushScheduled ??= setImmediate(() => this.flush());
     });
   }
@@ -189,7 +211,7 @@ export class RedisPresenceStore implements PresenceStore {
     const net = new Map<string, 'a' | 'r'>();
     const perTopic = new Map<string, QueuedOperation[]>();
     for (const op of batch) {
-      net.set(op.connectionId + SEP + op.topic, op.kind);
+      if (op.kind === 'a' || op.from === '') net.set(op.connectionId + SEP + op.topic, op.kind);
       let ops = perTopic.get(op.topic);
       if (ops === undefined) {
         ops = [];
@@ -200,12 +222,15 @@ export class RedisPresenceStore implements PresenceStore {
     const indexAdds: string[] = [];
     const indexRemoves: string[] = [];
     for (const [field, kind] of net) (kind === 'a' ? indexAdds : indexRemoves).push(field);
-    const indexed = indexAdds.length === 0 ? Promise.resolve(0) : this.redis.presenceIndexApply(this.indexKey, gen, ...indexAdds.flatMap((f) => ['a', f]));
+    const indexed =
+      indexAdds.length === 0
+        ? Promise.resolve(0)
+        : this.redis.presenceIndexApply(this.indexKey, gen, ...indexAdds.flatMap((f) => ['a', f]));
     const topicCalls: Promise<unknown>[] = [];
     for (const [topic, ops] of perTopic) {
       const keys = this.keys.topic(topic);
       const argv: string[] = [keys.counts, topic, this.incarnation, this.nodeId, gen];
-      for (const op of ops) argv.push(op.kind, op.connectionId, op.meta, op.user);
+      for (const op of ops) argv.push(op.kind, op.connectionId, op.meta, op.user, op.from);
       const call = this.subscriptions.gate(topic, () => this.redis.presenceTopicApply(keys.members, keys.version, keys.users, ...argv));
       topicCalls.push(call);
       // An add resolves once its index entry is written too: a failure of either is the caller's to see (it resyncs).
@@ -282,7 +307,10 @@ export class RedisPresenceStore implements PresenceStore {
     const position = decodeCursor(cursor);
     if (position === undefined) throw new InvalidCursorError();
     // Every master in a cluster (in a stable order), the one server otherwise.
-    const servers = this.redis instanceof Cluster ? [...this.redis.nodes('master')].sort((a, b) => serverName(a).localeCompare(serverName(b))) : [this.redis];
+    const servers =
+      this.redis instanceof Cluster
+        ? [...this.redis.nodes('master')].sort((a, b) => serverName(a).localeCompare(serverName(b)))
+        : [this.redis];
     let server = typeof position.m === 'number' ? position.m : 0;
     let scan = typeof position.c === 'string' ? position.c : '0';
     let skip = typeof position.s === 'number' ? position.s : 0;
@@ -326,7 +354,13 @@ export class RedisPresenceStore implements PresenceStore {
   async heartbeat(): Promise<LivenessState> {
     this.flush();
     // A cluster-wide gap of half a TTL between heartbeats is a stall of Redis (or of every node).
-    const known = await this.redis.presenceHeartbeat(this.keys.nodes, this.keys.clock, this.nodeId, this.nodeTtlMs, Math.floor(this.nodeTtlMs / 2));
+    const known = await this.redis.presenceHeartbeat(
+      this.keys.nodes,
+      this.keys.clock,
+      this.nodeId,
+      this.nodeTtlMs,
+      Math.floor(this.nodeTtlMs / 2),
+    );
     return known === 1 ? 'alive' : 'lost';
   }
 
@@ -369,7 +403,7 @@ export class RedisPresenceStore implements PresenceStore {
       const keys = this.keys.topic(topic);
       for (let start = 0; start < list.length; start += this.restoreChunkSize) {
         const argv: string[] = [keys.counts, topic, this.incarnation, this.nodeId, gen];
-        for (const m of list.slice(start, start + this.restoreChunkSize)) argv.push('a', m.connectionId, m.meta, m.userId ?? '');
+        for (const m of list.slice(start, start + this.restoreChunkSize)) argv.push('a', m.connectionId, m.meta, m.userId ?? '', '');
         calls.push(this.subscriptions.gate(topic, () => this.redis.presenceTopicApply(keys.members, keys.version, keys.users, ...argv)));
       }
     }
@@ -390,6 +424,7 @@ export class RedisPresenceStore implements PresenceStore {
       2 * this.nodeTtlMs,
       REAP_NODES_PER_CALL,
       this.nodeId,
+      this.memberGraceMs,
     );
     const removed: ReapedMembership[] = [];
     const counts = new Map<string, TopicCount>();
@@ -402,10 +437,18 @@ export class RedisPresenceStore implements PresenceStore {
     return { removed, counts: [...counts.values()] };
   }
 
-  async deregister(): Promise<TopicCount[]> {
+  async deregister(keep: readonly KeptMembership[] = []): Promise<TopicCount[]> {
     this.flush();
-    const { counts } = await this.sweep(this.nodeId, () => false);
-    await this.redis.presenceReapFinish(this.keys.nodes, this.keys.reaping, this.nodeId, this.nodeTtlMs, this.incarnation, 1);
+    const kept = new Set(keep.map((m) => m.connectionId + SEP + m.topic));
+    const { counts } = await this.sweep(this.nodeId, (_gen, field) => kept.has(field));
+    await this.redis.presenceReapFinish(
+      this.keys.nodes,
+      this.keys.reaping,
+      this.nodeId,
+      this.nodeTtlMs,
+      this.incarnation,
+      kept.size === 0 ? 1 : 2,
+    );
     return [...counts.values()];
   }
 
@@ -427,7 +470,7 @@ export class RedisPresenceStore implements PresenceStore {
    */
   private async sweep(
     nodeId: string,
-    keep: (generation: string) => boolean,
+    keep: (generation: string, field: string) => boolean,
   ): Promise<{ removed: ReapedMembership[]; counts: Map<string, TopicCount> }> {
     const index = this.keys.nodeIndex(nodeId);
     const removed: ReapedMembership[] = [];
@@ -441,7 +484,7 @@ export class RedisPresenceStore implements PresenceStore {
       for (let i = 0; i + 1 < flat.length; i += 2) {
         const field = flat[i] as string;
         const gen = flat[i + 1] as string;
-        if (keep(gen)) continue;
+        if (keep(gen, field)) continue;
         const at = field.indexOf(SEP);
         const connectionId = field.slice(0, at);
         const topic = field.slice(at + 1);

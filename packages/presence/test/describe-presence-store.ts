@@ -4,7 +4,7 @@ import { InvalidCursorError, type PresenceStore, type TopicCount } from '../src/
 /** What a contract run needs from an implementation. */
 export interface PresenceFixture {
   /** A store for `nodeId`, subscribed and registered (restored empty), closed after the test. */
-  store(nodeId: string, options?: { nodeTtlMs?: number }): Promise<PresenceStore>;
+  store(nodeId: string, options?: { nodeTtlMs?: number; memberGraceMs?: number }): Promise<PresenceStore>;
   /** The backing state loses everything, as Redis restarting without persistence does. */
   wipe(): Promise<void>;
 }
@@ -261,7 +261,10 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       expect(seen.length).toBe(1000);
       expect(new Set(seen).size).toBe(1000);
       expect(pages).toBeGreaterThanOrEqual(28);
-      expect(await a.members('small', 100)).toEqual({ items: [{ nodeId: 'node-a', connectionId: 'only', meta: '{"i":-1}' }], nextCursor: null });
+      expect(await a.members('small', 100)).toEqual({
+        items: [{ nodeId: 'node-a', connectionId: 'only', meta: '{"i":-1}' }],
+        nextCursor: null,
+      });
       expect(await a.members('nobody', 100)).toEqual({ items: [], nextCursor: null });
       await expect(a.members('big', 10, 'not-a-cursor!')).rejects.toBeInstanceOf(InvalidCursorError);
     });
@@ -452,6 +455,120 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       expect(counts.map((c) => [c.topic, c.count])).toEqual([['chan', 1]]);
       expect(await a.heartbeat()).toBe('lost');
       expect(await b.heartbeat()).toBe('alive');
+    });
+    it('moves a connection to the node it was recovered on: count and users unchanged, nothing announced', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      await a.add('chan', 'c1', '{"who":"c1"}', 'alice');
+      const before = await a.add('chan', 'c2', '{}');
+      const seen = recordCounts(b);
+      const moved = await b.move('chan', 'c1', 'node-a', '{"who":"c1"}', 'alice');
+      expect(moved).toMatchObject({ count: 2, changed: false, version: before.version });
+      expect(await b.users('chan')).toMatchObject({ count: 2, users: 2 });
+      const { items } = await b.members('chan', 10);
+      expect(items.map((m) => [m.nodeId, m.connectionId, m.meta]).sort()).toEqual([
+        ['node-a', 'c2', '{}'],
+        ['node-b', 'c1', '{"who":"c1"}'],
+      ]);
+      // The old node's own removal, when its grace ends, finds nothing: no count change, no announcement.
+      expect(await a.remove('chan', 'c1')).toMatchObject({ count: 2, changed: false });
+      // A change after both: the only count b's subscription delivers is that one.
+      await a.remove('chan', 'c2');
+      await vi.waitFor(() => expect(seen.at(-1)).toMatchObject({ count: 1 }));
+      expect(seen.map((c) => c.count)).toEqual([1]);
+    });
+
+    it('a move whose entry is gone adds the connection (a recovery after the grace), announced', async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      await a.add('chan', 'c1', '{}', 'alice');
+      await a.remove('chan', 'c1');
+      const moved = await b.move('chan', 'c1', 'node-a', '{}', 'alice');
+      expect(moved).toMatchObject({ count: 1, changed: true });
+      expect(await b.users('chan')).toMatchObject({ count: 1, users: 1 });
+      // Back on its own node: a rewrite, nothing changes.
+      expect(await b.move('chan', 'c1', 'node-b', '{}', 'alice')).toMatchObject({ count: 1, changed: false, version: moved.version });
+    });
+
+    it("release removes another node's connection, once, telling only the caller", async () => {
+      const fixture = await setup();
+      const a = await fixture.store('node-a');
+      const b = await fixture.store('node-b');
+      const c = await fixture.store('node-c');
+      await a.add('t1', 'c1', '{}', 'alice');
+      await a.add('t2', 'c1', '{}', 'alice');
+      await a.add('t2', 'c2', '{}');
+      const [first, second] = await Promise.all([b.release('c1', 'node-a', ['t1', 't2']), c.release('c1', 'node-a', ['t1', 't2'])]);
+      expect(
+        [...first, ...second]
+          .filter((x) => x.changed)
+          .map((x) => x.topic)
+          .sort(),
+      ).toEqual(['t1', 't2']);
+      expect(await b.users('t2')).toMatchObject({ count: 1, users: 1 });
+      expect((await a.removeMany('c1', ['t1', 't2'])).map((x) => x.changed)).toEqual([false, false]);
+    });
+
+    it("keeps a dead node's members for the grace before reaping them, and a member moved meanwhile is never reaped", async () => {
+      const fixture = await setup();
+      const dying = await fixture.store('node-dying', { nodeTtlMs: 300 });
+      const survivor = await fixture.store('node-survivor', { nodeTtlMs: 300, memberGraceMs: 1500 });
+      await dying.add('chan', 'c1', '{}');
+      await dying.add('chan', 'c2', '{}');
+      const diedAt = performance.now();
+      let reaped: Awaited<ReturnType<PresenceStore['reapDeadNodes']>> | undefined;
+      let moved = false;
+      await vi.waitFor(
+        async () => {
+          expect(await survivor.heartbeat()).toBe('alive');
+          const result = await survivor.reapDeadNodes();
+          if (result.removed.length > 0) reaped = result;
+          else if (!moved && performance.now() - diedAt > 700) {
+            // Past the TTL, within the grace: still counted; c1 comes back here.
+            expect((await survivor.count('chan')).count).toBe(2);
+            expect(await survivor.move('chan', 'c1', 'node-dying', '{}')).toMatchObject({ changed: false, count: 2 });
+            moved = true;
+          }
+          expect(reaped).toBeDefined();
+        },
+        { timeout: 8000, interval: 50 },
+      );
+      expect(moved).toBe(true);
+      expect(performance.now() - diedAt).toBeGreaterThanOrEqual(1500);
+      expect(reaped?.removed.map((m) => m.connectionId)).toEqual(['c2']);
+      expect((await survivor.count('chan')).count).toBe(1);
+    });
+
+    it('deregister keeps the members it is told to keep, and survivors reap them once the grace has passed', async () => {
+      const fixture = await setup();
+      const leaving = await fixture.store('node-leaving', { nodeTtlMs: 300, memberGraceMs: 600 });
+      const survivor = await fixture.store('node-survivor', { nodeTtlMs: 300, memberGraceMs: 600 });
+      await leaving.add('chan', 'gone', '{}');
+      await leaving.add('chan', 'away', '{"who":"away"}');
+      await leaving.add('chan', 'back', '{}');
+      const at = performance.now();
+      const counts = await leaving.deregister([
+        { topic: 'chan', connectionId: 'away' },
+        { topic: 'chan', connectionId: 'back' },
+      ]);
+      expect(counts.map((c) => [c.topic, c.count])).toEqual([['chan', 2]]);
+      expect(await survivor.move('chan', 'back', 'node-leaving', '{}')).toMatchObject({ changed: false, count: 2 });
+      let reaped: Awaited<ReturnType<PresenceStore['reapDeadNodes']>> | undefined;
+      await vi.waitFor(
+        async () => {
+          expect(await survivor.heartbeat()).toBe('alive');
+          const result = await survivor.reapDeadNodes();
+          if (result.removed.length > 0) reaped = result;
+          expect(reaped).toBeDefined();
+        },
+        { timeout: 8000, interval: 50 },
+      );
+      expect(performance.now() - at).toBeGreaterThanOrEqual(600);
+      expect(reaped?.removed.map((m) => [m.connectionId, m.meta])).toEqual([['away', '{"who":"away"}']]);
+      expect((await survivor.count('chan')).count).toBe(1);
+      expect(await leaving.heartbeat()).toBe('lost');
     });
   });
 }

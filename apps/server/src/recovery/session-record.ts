@@ -31,6 +31,8 @@ export interface SessionRecord {
   /** The node run whose offset tokens the connection holds. */
   runId: string;
   identity: SenderIdentity;
+  /** The presence node id its memberships are stored under (kept for PRESENCE_GRACE_MS): the node that recovers it takes them over. */
+  node?: string;
   lostAtMs: number;
   topics: TopicRecord[];
 }

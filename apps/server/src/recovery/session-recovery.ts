@@ -124,18 +124,32 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
       userId: data.principal.userId ?? null,
       runId: log.runId,
       identity: data.identity,
+      node: options.presence.nodeId,
       lostAtMs,
       topics,
     };
+    // Its memberships stay for the grace (see socket-handlers' `disconnect`).
+    data.kept = true;
     sessions.save(session.pid, record, options.windowMs).then(
       () => count('saved'),
       (err: unknown) => {
         count('save_failed');
+        release(record);
         logger.warn(
           { err, event: 'session-save-failed' },
           'a lost connection’s session could not be saved: it will start empty if it comes back',
         );
       },
+    );
+  }
+
+  /** A taken session that will not be recovered: its memberships, kept for the grace, leave now. */
+  function release(record: SessionRecord): void {
+    options.presence.release(
+      record.sid,
+      record.node ?? options.presence.nodeId,
+      record.topics.map((t) => t.topic),
+      record.identity,
     );
   }
 
@@ -158,6 +172,7 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
     const plan = planReplay(record, token !== undefined && token.runId === record.runId ? token.q : Number.NEGATIVE_INFINITY);
     if (!plan.ok) {
       count('refused_position');
+      release(record);
       return null;
     }
     const pending: PendingRecovery = { pid, record, replays: [], watchedHere: [], timer: undefined };
@@ -180,6 +195,7 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
       if (results.some((result) => !result.ok)) {
         abandon(pending);
         count('refused_history');
+        release(record);
         return null;
       }
       // What the read returned may still be on its way here live: after the handover it would
@@ -198,11 +214,13 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
       if (caughtUp.includes(false)) {
         abandon(pending);
         count('refused_history');
+        release(record);
         return null;
       }
     } catch (err) {
       abandon(pending);
       count('failed');
+      release(record);
       logger.warn(
         { err, event: 'session-history-failed' },
         'a session’s history could not be read (Redis failed): the connection starts empty',
@@ -212,6 +230,7 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
     pending.timer = setTimeout(() => {
       count('abandoned');
       abandon(pending);
+      release(pending.record);
     }, options.pendingTimeoutMs);
     pending.timer.unref();
     return { sid: record.sid, pid, rooms: [], missedPackets: [], data: { recovery: pending } };
@@ -240,6 +259,8 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
         logger.warn({ err, event: 'session-save-failed' }, 'a session refused to another user could not be put back');
       });
     }
+    // Its own user with grants that no longer cover it: the session ends here.
+    if (sameUser) release(pending.record);
     refuseHandshake(
       socket,
       next,
@@ -303,7 +324,9 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
       });
     }
     count('recovered');
-    // Back in every count; the other members see it join again (no presence grace yet).
+    // Its memberships are taken over from the node it was lost on: within the grace nobody sees
+    // anything; past it, it was announced as leaving and now joins again.
+    const fromNodeId = record.node ?? options.presence.nodeId;
     const now = new Date().toISOString();
     for (const replay of pending.replays) {
       const topic = parseTopic(replay.topic);
@@ -317,7 +340,7 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
         now,
         socket.data.principal,
       );
-      void options.presence.join(socket.id, replay.topic, envelope);
+      void options.presence.resume(socket.id, replay.topic, envelope, fromNodeId);
     }
     if (overflowed) {
       // More arrived while the history was read than a hold keeps: start over (the client reconnects with its newest token).
