@@ -16,14 +16,15 @@ import {
 /**
  * `kill -9` of one of 3 nodes holding a third of 1,000 clients, all behind
  * a real nginx, 10 channels with a publisher each at 10 msg/s (issue 11).
- * The killed node saved no sessions (that needs a live session record in
- * Redis, not built yet), so its clients reconnect through nginx to the
- * survivors with `recovered === false` and join again under new ids, as the
- * SDK does. Asserted, as users see it today: every one of them is back
- * within 10 s of the kill; none is ever told it recovered; their old
- * memberships stay counted for PRESENCE_GRACE_MS after the node is dead,
- * then leave once, and every count ends exact. Printed: the time until all
- * are back, what they lost while away, and what the other members saw.
+ * The killed node saved no session at the loss, but its run journal kept
+ * its live sessions and delivery log in Redis: its clients reconnect
+ * through nginx to the survivors and are recovered there once the node
+ * counts as dead (NODE_TTL_MS). Asserted: every one of them is recovered
+ * (same id) within 10 s of the kill, with every acknowledged message of its
+ * channel once and in order; the other members see no leave-* and no
+ * join-* (the presence grace holds the memberships meanwhile); every count
+ * ends exact. Printed: the time until all are recovered, what was lost,
+ * what the others saw.
  */
 const CLIENTS = 1000;
 const CHANNELS = 10;
@@ -31,7 +32,7 @@ const channelOf = (i: number): string => `crash-${i % CHANNELS}`;
 const NODE_TTL_MS = 5000;
 const GRACE_MS = 5000;
 
-it('1,000 clients, kill -9 of the node holding a third: all back on the survivors within 10 s, old members leave once after the grace, counts exact', async () => {
+it('1,000 clients, kill -9 of the node holding a third: every one recovered on the survivors within 10 s, nothing lost, no flap, counts exact', async () => {
   const redis = await startRedisProcess();
   registerTeardown(() => redis.stop());
   const keyPrefix = uniqueKeyPrefix('crash');
@@ -42,6 +43,8 @@ it('1,000 clients, kill -9 of the node holding a third: all back on the survivor
     HANDSHAKE_RATE_PER_IP: '0',
     NODE_TTL_MS: String(NODE_TTL_MS),
     PRESENCE_GRACE_MS: String(GRACE_MS),
+    // `connection opened` lines name each node's sockets: which clients the kill cuts off.
+    LOG_LEVEL: 'debug',
   });
   const nodes = await Promise.all(
     [0, 1, 2].map((i) => startServerProcess({ nodeId: `crash-${i + 1}`, redisUrl: redis.url, keyPrefix, env: env(i) })),
@@ -96,25 +99,27 @@ it('1,000 clients, kill -9 of the node holding a third: all back on the survivor
   const traffic = startChannelTraffic(publishers, channelOf, 10);
   await new Promise((resolve) => setTimeout(resolve, 1000));
   watching = true;
+  const onVictim = new Set(nodes[0]!.logs.filter((l) => l.msg === 'connection opened').map((l) => l.socketId as string));
+  const cutOff = clients.map((_, i) => i).filter((i) => onVictim.has(oldIds[i]!));
   const killedAt = performance.now();
   nodes[0]!.signal('SIGKILL');
   await nodes[0]!.exited;
-  // Every client the kill cut off is connected again, through nginx, to a survivor.
-  await vi.waitFor(() => expect(clients.filter((c) => !c.connected)).toEqual([]), { timeout: 20_000, interval: 50 });
-  const cutOff = [...lostAt.keys()];
+  // Every client the kill cut off noticed, and is connected again, through nginx, to a survivor.
+  await vi.waitFor(() => expect(cutOff.filter((i) => !lostAt.has(i) || !backAt.has(i) || !clients[i]!.connected)).toEqual([]), {
+    timeout: 20_000,
+    interval: 50,
+  });
+  expect([...lostAt.keys()].sort((a, b) => a - b)).toEqual(cutOff);
   const allBackMs = Math.max(...cutOff.map((i) => backAt.get(i)! - killedAt));
-  // The survivors reap the dead node's members once it is dead and the grace has passed.
-  // Each old id, seen leave by every client of its channel that stayed connected.
-  let expectedLeaves = 0;
-  for (let c = 0; c < CHANNELS; c++) {
-    const inChannel = clients.map((_, i) => i).filter((i) => i % CHANNELS === c);
-    expectedLeaves += inChannel.filter((i) => lostAt.has(i)).length * inChannel.filter((i) => !lostAt.has(i)).length;
-  }
-  await vi.waitFor(() => expect(flaps.leaves).toBe(expectedLeaves), { timeout: NODE_TTL_MS + GRACE_MS + 15_000, interval: 100 });
-  const firstLeaveMs = firstLeaveAt - killedAt;
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // Traffic on after the recoveries, and past the dead node's grace: a membership not taken over would leave by then.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(1000, NODE_TTL_MS + GRACE_MS + 3000 - (performance.now() - killedAt))));
   await traffic.stop();
+  const firstLeaveMs = firstLeaveAt - killedAt;
 
+  // Given time to arrive, then judged as a whole.
+  await vi
+    .waitFor(() => expect(clients.filter((_, i) => seen[i]!.length < traffic.acked[i % CHANNELS]!.length)).toEqual([]), { timeout: 15_000 })
+    .catch(() => undefined);
   let lost = 0;
   let duplicated = 0;
   for (let i = 0; i < CLIENTS; i++) {
@@ -125,23 +130,22 @@ it('1,000 clients, kill -9 of the node holding a third: all back on the survivor
   const lostByCutOff = cutOff.reduce((sum, i) => sum + traffic.acked[i % CHANNELS]!.filter((m) => !seen[i]!.includes(m)).length, 0);
   const recovered = cutOff.filter((i) => clients[i]!.recovered).length;
   console.info(
-    `kill -9 of 1 of 3 nodes, ${CLIENTS} clients behind nginx: ${cutOff.length} cut off, all back on the survivors ${Math.round(allBackMs)} ms after the kill, ` +
-      `${recovered} recovered (sessions die with a killed node: not built yet); ` +
-      `${traffic.acked.reduce((a, l) => a + l.length, 0)} messages acknowledged, lost ${lost} (all by cut-off clients while away: ${lostByCutOff}), duplicated ${duplicated}; ` +
-      `the other clients saw ${flaps.joins} join-channel (new ids) and ${flaps.leaves} leave-channel (old ids, the first ${Math.round(firstLeaveMs)} ms after the kill)`,
+    `kill -9 of 1 of 3 nodes, ${CLIENTS} clients behind nginx: ${cutOff.length} cut off, ${recovered} recovered on the survivors, ` +
+      `all back ${Math.round(allBackMs)} ms after the kill (NODE_TTL_MS ${NODE_TTL_MS}); ` +
+      `${traffic.acked.reduce((a, l) => a + l.length, 0)} messages acknowledged, lost ${lost} (by cut-off clients: ${lostByCutOff}), duplicated ${duplicated}; ` +
+      `the other clients saw ${flaps.leaves} leave-channel and ${flaps.joins} join-channel`,
   );
   expect(cutOff.length).toBeGreaterThan(CLIENTS / 5);
   expect(allBackMs).toBeLessThan(10_000);
-  // Never a false recovery: a killed node's sessions are not kept (yet), so none is recovered.
-  expect(recovered).toBe(0);
-  expect(cutOff.every((i) => clients[i]!.id !== oldIds[i])).toBe(true);
-  expect(duplicated).toBe(0);
-  // Only the cut-off clients lost messages (while away); the others lost none.
-  expect(lost).toBe(lostByCutOff);
-  // Each old id left once, for each watcher of its channel, and not before the node was dead and the grace had passed.
-  expect([...leftOld.values()].filter((n) => n !== 1)).toEqual([]);
-  // Its last heartbeat came at most HEARTBEAT_INTERVAL_MS (1.5 s) before the kill.
-  expect(firstLeaveMs).toBeGreaterThanOrEqual(NODE_TTL_MS + GRACE_MS - 1500);
+  // Every one recovered, under its old id.
+  expect(recovered).toBe(cutOff.length);
+  expect(clients.map((c) => c.id)).toEqual(oldIds);
+  // Every acknowledged message reached every client once, in order.
+  expect([lost, duplicated]).toEqual([0, 0]);
+  for (let i = 0; i < CLIENTS; i++) expect(seen[i]).toEqual(traffic.acked[i % CHANNELS]);
+  // Nobody saw anyone leave or join: the grace held the memberships until they were taken over.
+  expect(flaps).toEqual({ leaves: 0, joins: 0 });
+  expect(firstLeaveMs).toBe(Number.POSITIVE_INFINITY);
   // Counts end exact: every channel's members are its clients and its publisher, once each.
   const probe = await connectClient(nodes[1]!.url);
   for (let c = 0; c < CHANNELS; c++) {

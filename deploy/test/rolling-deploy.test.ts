@@ -83,16 +83,26 @@ it('300 clients through nginx, each of 3 nodes restarted in turn: every client r
   const traffic = startChannelTraffic(publishers, channelOf, 10);
   const { acked, unacked } = traffic;
 
+  // Recovery outcomes of every node, read before it is replaced and at the end.
+  const outcomes = new Map<string, number>();
+  const readOutcomes = async (node: ServerProcess): Promise<void> => {
+    const text = await (await fetch(`${node.url}/metrics`)).text();
+    for (const [, outcome, value] of text.matchAll(/^realtime_recoveries_total\{outcome="([a-z_]+)"\} (\d+)$/gm)) {
+      outcomes.set(outcome!, (outcomes.get(outcome!) ?? 0) + Number(value));
+    }
+  };
   const startedAt = performance.now();
   for (let slot = 0; slot < 3; slot++) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const old = nodes[slot]!;
+    await readOutcomes(old);
     old.signal('SIGTERM');
     expect((await old.exited).code).toBe(0);
     nodes[slot] = await start(slot);
     await vi.waitFor(() => expect(everyone.filter((s) => !s.connected)).toEqual([]), { timeout: 20_000, interval: 50 });
   }
   const deployMs = performance.now() - startedAt;
+  for (const node of nodes) await readOutcomes(node);
   await new Promise((resolve) => setTimeout(resolve, 1000));
   await traffic.stop();
 
@@ -117,7 +127,7 @@ it('300 clients through nginx, each of 3 nodes restarted in turn: every client r
   }
   console.info(
     `rolling deploy behind nginx: ${CLIENTS} clients + ${CHANNELS} publishers, 3 nodes restarted in ${Math.round(deployMs)} ms; ` +
-      `${reconnections.total} reconnections, ${reconnections.recovered} recovered; ` +
+      `${reconnections.total} reconnections, ${reconnections.recovered} recovered (server outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}); ` +
       `${acked.reduce((a, l) => a + l.length, 0)} messages acknowledged (${unacked.reduce((a, l) => a + l.length, 0)} not), ` +
       `lost ${lost}, duplicated ${duplicated}, unacknowledged reaching only some members ${unackedPartial}; ` +
       `leave-channel seen ${flaps.leaves}, join-channel seen ${flaps.joins}; ` +

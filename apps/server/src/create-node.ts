@@ -39,6 +39,7 @@ import { adapterBroadcaster } from './recovery/topic-broadcaster.js';
 import { createTopicDelivery } from './recovery/topic-delivery.js';
 import { withSessionHooks, type SessionHooks } from './recovery/session-adapter.js';
 import { sessionRecovery, type SessionRecovery } from './recovery/session-recovery.js';
+import { KilledRuns } from './recovery/run-journal.js';
 import { memorySessionStore, redisSessionStore } from './recovery/session-store.js';
 
 /** The window of HANDSHAKE_RATE_PER_IP. */
@@ -349,6 +350,11 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       maxMessagesPerTopic: config.recoveryMaxMessagesPerTopic,
       uncertainMs: config.pingIntervalMs + config.pingTimeoutMs + 2000,
       pendingTimeoutMs: config.connectTimeoutMs,
+      journal: delivery.journal,
+      killed: redis === undefined ? undefined : new KilledRuns(redis.commands, config.redisKeyPrefix, 60_000),
+      // A killed node counts as gone within NODE_TTL_MS of its last heartbeat; the wait ends before the client's connect times out.
+      nodeTtlMs: config.nodeTtlMs,
+      killedNodeWaitMs: Math.min(config.nodeTtlMs + 2 * config.heartbeatIntervalMs + 1000, Math.max(0, config.connectTimeoutMs - 1000)),
     });
     sessionHooks = recovery;
   }
@@ -435,6 +441,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       await closeWithShutdown(io, metrics, Math.min(2000, Math.floor(config.shutdownGraceMs / 2)));
       io.engine.close();
       await presence.stop();
+      await delivery?.journal?.close();
       connectionSlots?.stop();
       await app.close();
       await metricsApp?.close();

@@ -6,6 +6,8 @@ import type { RealtimeSocket } from './socket-types.js';
 export interface LeaveTopicDeps {
   presence: NodePresence;
   metrics: Metrics;
+  /** Told once the connection is out of the topic (its live session record follows). */
+  onLeft?: (socket: RealtimeSocket) => void;
 }
 
 /**
@@ -20,12 +22,13 @@ export interface LeaveTopicDeps {
  * still holds locally and the store is resynced). Never rejects on a store
  * failure. The caller checks membership first.
  */
-export function topicLeaver({ presence, metrics }: LeaveTopicDeps) {
+export function topicLeaver({ presence, metrics, onLeft }: LeaveTopicDeps) {
   return (socket: RealtimeSocket, topic: string, kind: 'channel' | 'room', envelope: RelayedEnvelope): Promise<number | undefined> => {
     // Left locally first: the remaining members are told, the leaver has its ack.
     void socket.leave(topic);
     socket.data.joinedAt.delete(topic);
     socket.data.tracks.delete(topic);
+    onLeft?.(socket);
     metrics.leaves.inc({ kind });
     return presence.leave(socket.id, topic, envelope);
   };

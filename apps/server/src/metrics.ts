@@ -232,6 +232,11 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    journalWriteFailures: new Counter({
+      name: 'realtime_run_journal_write_failures_total',
+      help: 'Writes of this run’s journal (live sessions and delivery log, for recovering its connections if the node is killed) that failed: a node killed right after one leaves connections that start empty',
+      registers: [registry],
+    }),
     presenceGraceEnds: new Counter({
       name: 'realtime_presence_grace_ends_total',
       help: 'Connections lost abruptly and kept as members for PRESENCE_GRACE_MS, by how their grace ended: recovered (back on this node, or taken over by the node it came back to), left (not back in time: leave-* announced), released (its session was refused or lost: leave-* announced at once)',

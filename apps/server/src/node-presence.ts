@@ -407,6 +407,11 @@ export class NodePresence {
     }
   }
 
+  /** How long another node has not heartbeat (ms; Infinity when not registered); 0 when the store failed. */
+  async nodeSilenceMs(nodeId: string): Promise<number> {
+    return (await this.track('nodeSilence', () => this.options.store.nodeSilenceMs(nodeId))) ?? 0;
+  }
+
   /** The node id this node's memberships are stored under. */
   get nodeId(): string {
     return this.options.store.nodeId;

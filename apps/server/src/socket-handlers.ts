@@ -84,7 +84,7 @@ export function registerSocketHandlers({
   recovery,
 }: SocketHandlerDeps): void {
   const limits: ValidationLimits = { ...DEFAULT_VALIDATION_LIMITS, maxMessageBytes: config.maxMessageBytes };
-  const leaveTopic = topicLeaver({ presence, metrics });
+  const leaveTopic = topicLeaver({ presence, metrics, onLeft: (socket) => recovery?.changed(socket) });
   // Token expiry (issue 10, section 3): warn, then close with AUTH_EXPIRED unless a refresh came.
   const expiry = new ExpiryScheduler<RealtimeSocket>({
     warningMs: config.auth.refreshWarningMs,
@@ -304,6 +304,7 @@ export function registerSocketHandlers({
     // recoverable loss to persistSession (which marks the session kept): a kept session's
     // memberships stay for the grace, anything else leaves at once.
     this.once('disconnect', () => {
+      recovery?.ended(this);
       if (this.data.kept === true) return presence.leaveLater(this.id, topics, identity);
       for (const name of topics) metrics.leaves.inc({ kind: parseTopic(name)?.kind ?? 'channel' });
       presence.leaveAll(this.id, topics, identity);

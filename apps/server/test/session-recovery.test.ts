@@ -16,6 +16,8 @@ import {
 import { metric } from './support/node-metrics.js';
 import { HS_SECRET, signToken } from './support/tokens.js';
 import { redisEnv } from './support/redis-env.js';
+import { startTestNode } from './support/start-test-node.js';
+import { sessionIdOf } from '../src/recovery/session-id.js';
 
 /**
  * Connection state recovery with plain socket.io-client (reconnection on):
@@ -206,6 +208,17 @@ async function refusalRig(name: string, channel: string, env: Record<string, str
   await vi.waitFor(() => expect(seen).toHaveLength(2));
   return { redis, nodes, proxy, client, sender, seen, back: reconnected(client) };
 }
+
+it('the session id the server keeps a live connection under is the one its client holds and sends back (Socket.IO’s private pid)', async () => {
+  const { node, url } = await startTestNode({ ...RECOVERY, REDIS_URL: '' });
+  const client = await connectClient(url);
+  const serverSocket = node.io.of('/').sockets.get(client.id!);
+  expect(serverSocket).toBeDefined();
+  const pid = sessionIdOf(serverSocket!);
+  // socket.io-client keeps it as `_pid` and sends it back on reconnect; a change in either library fails here.
+  expect(typeof pid).toBe('string');
+  expect(pid).toBe((client as unknown as { _pid?: string })._pid);
+});
 
 it('a hostile session id or offset (huge, malformed) is never looked up: the connection starts empty, and the node serves on', async () => {
   const redis = await startRedisProcess();

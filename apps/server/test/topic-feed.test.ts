@@ -14,7 +14,7 @@ import { TopicFeed } from '../src/recovery/topic-feed.js';
 const keys = historyKeys('rt:');
 const TOPIC = 'c\u001ffeed';
 
-function rig(maxMessagesPerTopic = 100) {
+function rig(maxMessagesPerTopic = 100, maxHeldPerTopic?: number) {
   const published: { channel: HistoryChannel; message: string }[] = [];
   const history = new MemoryTopicHistory({ maxMessagesPerTopic, onPublish: (channel, message) => published.push({ channel, message }) });
   const delivered: string[] = [];
@@ -25,6 +25,7 @@ function rig(maxMessagesPerTopic = 100) {
     channelPrefix: keys.channelPrefix,
     subscriber: undefined,
     history,
+    ...(maxHeldPerTopic === undefined ? {} : { maxHeldPerTopic }),
     deliver: (_topic, _event, envelope: RelayedEnvelope) => delivered.push(envelope.data.message),
     onDuplicate: () => duplicates++,
     onGap: (_topic, missed) => gaps.push(missed),
@@ -62,6 +63,27 @@ describe('TopicFeed', () => {
     arrive(7);
     expect(delivered.at(-1)).toBe('7');
     expect(gaps).toEqual([]);
+  });
+
+  it('a hold keeps what is delivered after it, up to maxHeldPerTopic, then says it overflowed; released, it keeps nothing more', async () => {
+    const { feed, append, arrive, delivered } = rig(100, 3);
+    await append(6);
+    arrive(1);
+    const hold = feed.hold(TOPIC);
+    arrive(2);
+    arrive(3);
+    arrive(4);
+    expect(hold.events.map((e) => e.envelope.data.message)).toEqual(['2', '3', '4']);
+    expect(hold.overflowed).toBe(false);
+    // One more than a hold keeps: the recovery it serves must start over (its connection is closed).
+    arrive(5);
+    expect(hold.events).toHaveLength(3);
+    expect(hold.overflowed).toBe(true);
+    hold.release();
+    arrive(6);
+    expect(hold.events).toHaveLength(3);
+    // The members got everything all along.
+    expect(delivered).toEqual(['1', '2', '3', '4', '5', '6']);
   });
 
   it('drops a message it already delivered (a resubscription replaying one)', async () => {

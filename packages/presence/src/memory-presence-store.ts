@@ -309,6 +309,11 @@ export class MemoryPresenceStore implements PresenceStore {
     return swept;
   }
 
+  async nodeSilenceMs(nodeId: string): Promise<number> {
+    const until = this.backend.liveUntil.get(nodeId);
+    return until === undefined ? Number.POSITIVE_INFINITY : Math.max(0, this.backend.now() - (until - this.nodeTtlMs));
+  }
+
   async reapDeadNodes(): Promise<ReapResult> {
     const now = this.backend.now();
     const since = this.backend.servedSince;

@@ -166,6 +166,13 @@ export interface PresenceStore {
   restore(memberships: readonly Membership[]): Promise<Membership[]>;
 
   /**
+   * How long `nodeId` has not heartbeat, in ms (Infinity when it is not
+   * registered: never was, deregistered or reaped). Past the store's TTL the
+   * node is dead, or cut off. One O(1) read.
+   */
+  nodeSilenceMs(nodeId: string): Promise<number>;
+
+  /**
    * Removes, atomically per dead node, the memberships of nodes whose
    * liveness expired more than the store's member grace ago.
    */

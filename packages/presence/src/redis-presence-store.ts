@@ -413,6 +413,11 @@ export class RedisPresenceStore implements PresenceStore {
     return removed.map(({ connectionId, topic, meta }) => ({ connectionId, topic, meta }));
   }
 
+  async nodeSilenceMs(nodeId: string): Promise<number> {
+    const ms = await this.redis.presenceNodeSilence(this.keys.nodes, nodeId);
+    return ms < 0 ? Number.POSITIVE_INFINITY : ms;
+  }
+
   async reapDeadNodes(): Promise<ReapResult> {
     this.flush();
     const candidates = await this.redis.presenceReapCandidates(

@@ -16,6 +16,7 @@ const SCRIPTS = {
   presenceIndexPrune: { file: 'index-prune', keys: 1 },
   presenceHeartbeat: { file: 'heartbeat', keys: 2 },
   presenceRegister: { file: 'register', keys: 1 },
+  presenceNodeSilence: { file: 'node-silence', keys: 1 },
   presenceReapCandidates: { file: 'reap-candidates', keys: 3 },
   presenceReapFinish: { file: 'reap-finish', keys: 2 },
 } as const;
@@ -41,6 +42,7 @@ export interface PresenceCommands {
   presenceIndexPrune(index: string, ...argv: ScriptArg[]): Promise<number>;
   presenceHeartbeat(nodes: string, clock: string, ...argv: ScriptArg[]): Promise<number>;
   presenceRegister(nodes: string, nodeId: string): Promise<number>;
+  presenceNodeSilence(nodes: string, nodeId: string): Promise<number>;
   presenceReapCandidates(nodes: string, clock: string, reaping: string, ...argv: ScriptArg[]): Promise<string[]>;
   presenceReapFinish(nodes: string, reaping: string, ...argv: ScriptArg[]): Promise<number>;
 }

@@ -541,6 +541,21 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       expect((await survivor.count('chan')).count).toBe(1);
     });
 
+    it('tells how long a node has been silent: since its last heartbeat, or forever when it is not registered', async () => {
+      const fixture = await setup();
+      const quiet = await fixture.store('node-quiet', { nodeTtlMs: 300 });
+      const asker = await fixture.store('node-asker', { nodeTtlMs: 300 });
+      const leaving = await fixture.store('node-leaving', { nodeTtlMs: 300 });
+      expect(await asker.nodeSilenceMs('node-quiet')).toBeLessThan(300);
+      expect(await asker.nodeSilenceMs('node-never')).toBe(Number.POSITIVE_INFINITY);
+      await leaving.deregister();
+      expect(await asker.nodeSilenceMs('node-leaving')).toBe(Number.POSITIVE_INFINITY);
+      await vi.waitFor(async () => expect(await asker.nodeSilenceMs('node-quiet')).toBeGreaterThan(300), { timeout: 5000, interval: 50 });
+      expect(await quiet.heartbeat()).toBe('lost');
+      await quiet.restore([]);
+      expect(await asker.nodeSilenceMs('node-quiet')).toBeLessThan(300);
+    });
+
     it('deregister keeps the members it is told to keep, and survivors reap them once the grace has passed', async () => {
       const fixture = await setup();
       const leaving = await fixture.store('node-leaving', { nodeTtlMs: 300, memberGraceMs: 600 });

@@ -23,6 +23,15 @@ export interface DeliveryLogOptions {
   /** Entries older than this are dropped (see `retainMsFor`). */
   retainMs: number;
   now?: () => number;
+  /**
+   * Told of every sequence number as it is handed out, in order: `topic`
+   * undefined for a delivery to one connection only (a replay). Where the
+   * run journal copies the log to Redis, so that a killed node's
+   * connections can be placed by a survivor.
+   */
+  onRecord?: (q: number, topic: string | undefined, position: Position | undefined) => void;
+  /** Told when a topic is forgotten (no local members left). */
+  onForget?: (topic: string) => void;
 }
 
 /**
@@ -66,7 +75,9 @@ export class DeliveryLog {
 
   /** A sequence number for a delivery to one connection only (a recovered connection's replay). */
   next(): number {
-    return ++this.q;
+    const q = ++this.q;
+    this.options.onRecord?.(q, undefined, undefined);
+    return q;
   }
 
   token(q: number): string {
@@ -76,6 +87,7 @@ export class DeliveryLog {
   /** Records a delivery to the topic's members; returns its sequence number. */
   record(topic: string, position: Position | undefined): number {
     const q = ++this.q;
+    this.options.onRecord?.(q, topic, position);
     let log = this.topics.get(topic);
     if (log === undefined) {
       log = { entries: [], times: [], head: 0, floor: undefined };
@@ -127,5 +139,6 @@ export class DeliveryLog {
 
   forget(topic: string): void {
     this.topics.delete(topic);
+    this.options.onForget?.(topic);
   }
 }

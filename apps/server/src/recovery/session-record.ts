@@ -97,3 +97,77 @@ export function parseOffsetToken(token: string): { runId: string; q: number } | 
   if (!/^[0-9a-z]{1,11}$/.test(digits)) return undefined;
   return { runId: token.slice(0, dot), q: parseInt(digits, 36) };
 }
+
+/** What a live connection keeps of one of its channels and rooms in its run's journal: its track. */
+export interface LiveTopic {
+  topic: string;
+  joinedAt: string;
+  /** The log's sequence number when it joined (or was recovered into) the topic. */
+  fromQ: number;
+  base?: RecordedDelivery;
+  /** What a recovery replayed to it. */
+  sent: RecordedDelivery[];
+}
+
+/**
+ * A live connection as its node's run journal keeps it in Redis (written
+ * when its channels and rooms change, removed when it ends or its session
+ * is saved): what a survivor needs to recover it if the node is killed.
+ */
+export interface LiveSession {
+  v: 1;
+  sid: string;
+  userId: string | null;
+  identity: SenderIdentity;
+  /** Its presence node id (whose memberships the recovering node takes over). */
+  node: string;
+  topics: LiveTopic[];
+}
+
+/** A killed run's delivery log as `readRunLog` gives it (see run-journal.ts). */
+export interface KilledRunLog {
+  floorQ: number;
+  throughQ: number;
+  entries: ReadonlyMap<string, readonly { q: number; position: Position | undefined }[]>;
+  last: ReadonlyMap<string, { q: number; position: Position | undefined }>;
+}
+
+const recordedOf = (d: { q: number; position: Position | undefined }): RecordedDelivery =>
+  d.position === undefined ? [d.q] : [d.q, d.position.offset, d.position.epoch, d.position.tag];
+
+/**
+ * The session of a connection whose node was killed, from its live record
+ * and what the run's journal kept, for the connection's offset token `q`:
+ * the same record its node would have saved, with every delivery after
+ * each join counted as maybe received. Undefined (refused, never guessed)
+ * when `q` is past what the journal stored (the last turn before the kill),
+ * or where a topic's position at `q` fell in what the journal trimmed.
+ */
+export function killedRunRecord(live: LiveSession, runId: string, log: KilledRunLog, q: number): SessionRecord | undefined {
+  if (q > log.throughQ) return undefined;
+  const topics: TopicRecord[] = [];
+  for (const track of live.topics) {
+    const after = (log.entries.get(track.topic) ?? []).filter((d) => d.q > track.fromQ);
+    // Everything after the join is kept, unless the join is older than what the journal still holds.
+    const whole = track.fromQ + 1 >= log.floorQ;
+    let received: RecordedDelivery | undefined;
+    if (!whole) {
+      const newest = log.last.get(track.topic);
+      if (after.length > 0 && q < after[0]!.q) return undefined;
+      if (after.length === 0 && newest !== undefined && newest.q > track.fromQ) {
+        // Its only known delivery since the join is older than the journal: placed only if certainly received.
+        if (q < newest.q) return undefined;
+        received = recordedOf(newest);
+      }
+    }
+    topics.push({
+      topic: track.topic,
+      joinedAt: track.joinedAt,
+      ...(track.base === undefined ? {} : { base: track.base }),
+      ...(received === undefined ? {} : { received }),
+      // A replay was sent before the join's `fromQ`: before `received`, if that is known (as a saved session has it).
+      sent: received === undefined ? [...track.sent, ...after.map(recordedOf)] : after.map(recordedOf),
+    });
+  }
+  return { v: 1, sid: live.sid, userId: live.userId, runId, identity: live.identity, node: live.node, lostAtMs: Date.now(), topics };
+}

@@ -14,6 +14,9 @@ import { emitToConnection } from './emit-to-connection.js';
 import { parseOffsetToken, planReplay, type RecordedDelivery, type SessionRecord, type TopicRecord } from './session-record.js';
 import { isSessionId, type SessionStore } from './session-store.js';
 import type { Hold, StoredEvent, TopicFeed } from './topic-feed.js';
+import type { KilledRuns, RunJournal } from './run-journal.js';
+import { killedRunRecord, type LiveSession } from './session-record.js';
+import { sessionIdOf } from './session-id.js';
 
 /** Where a connection stands in one topic: what its node sent it there, and from where. */
 export interface TopicTrack {
@@ -53,6 +56,14 @@ export interface SessionRecoveryOptions {
   uncertainMs: number;
   /** How long a fetched session waits for its socket to connect before it is dropped (CONNECT_TIMEOUT_MS). */
   pendingTimeoutMs: number;
+  /** This run's journal in Redis (live sessions and the delivery log), so that a survivor can recover this node's connections if it is killed. */
+  journal?: RunJournal;
+  /** Where the journals of killed runs are read. */
+  killed?: KilledRuns;
+  /** How long a connection back from a killed node waits for that node to count as dead (NODE_TTL_MS and a little). */
+  killedNodeWaitMs: number;
+  /** NODE_TTL_MS: a node silent longer is dead. */
+  nodeTtlMs: number;
 }
 
 type Outcome =
@@ -130,6 +141,8 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
     };
     // Its memberships stay for the grace (see socket-handlers' `disconnect`).
     data.kept = true;
+    // The saved session supersedes the live one.
+    options.journal?.session(session.pid, undefined);
     sessions.save(session.pid, record, options.windowMs).then(
       () => count('saved'),
       (err: unknown) => {
@@ -153,12 +166,56 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
     );
   }
 
+  /**
+   * A session its node never saved, because the node was killed: taken from
+   * the run's live sessions once the node counts as dead (silent past
+   * NODE_TTL_MS), and placed by the run's journal. Meanwhile the node may
+   * save it after all (a drain racing the reconnect, a loss it finds late):
+   * that saved one is taken instead. Undefined when there is none, or the
+   * node heartbeats on (alive: it saves the session itself when it notices
+   * the loss); refused (memberships released) when the position cannot be
+   * known.
+   */
+  async function fromKilledRun(pid: string, token: { runId: string; q: number } | undefined): Promise<SessionRecord | undefined> {
+    const killed = options.killed;
+    if (killed === undefined || token === undefined || token.runId === log.runId) return undefined;
+    const live: LiveSession | undefined = await killed.take(token.runId, pid);
+    if (live === undefined) return undefined;
+    const began = Date.now();
+    let heartbeatSeen = false;
+    for (;;) {
+      const saved = await sessions.take(pid);
+      if (saved !== undefined) return saved;
+      const silenceMs = await options.presence.nodeSilenceMs(live.node);
+      if (silenceMs > options.nodeTtlMs) break;
+      // Heartbeat since the wait began: alive.
+      if (silenceMs + 250 < Date.now() - began) heartbeatSeen = true;
+      if ((heartbeatSeen && Date.now() - began > 2000) || Date.now() - began > options.killedNodeWaitMs) {
+        await killed.putBack(token.runId, pid, live);
+        return undefined;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const record = killedRunRecord(live, token.runId, await killed.log(token.runId), token.q);
+    if (record === undefined) {
+      count('refused_position');
+      options.presence.release(
+        live.sid,
+        live.node,
+        live.topics.map((t) => t.topic),
+        live.identity,
+      );
+    }
+    return record;
+  }
+
   /** Socket.IO's restoreSession: the client came back with a session id and its last offset token. */
   async function restore(pid: string, offset: string): Promise<Session | null> {
     if (!isSessionId(pid)) return null;
+    const token = parseOffsetToken(offset);
     let record: SessionRecord | undefined;
     try {
-      record = await sessions.take(pid);
+      record = (await sessions.take(pid)) ?? (await fromKilledRun(pid, token));
     } catch (err) {
       count('failed');
       logger.warn({ err, event: 'session-read-failed' }, 'a session could not be read (Redis failed): the connection starts empty');
@@ -168,7 +225,6 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
       count('unknown');
       return null;
     }
-    const token = parseOffsetToken(offset);
     const plan = planReplay(record, token !== undefined && token.runId === record.runId ? token.q : Number.NEGATIVE_INFINITY);
     if (!plan.ok) {
       count('refused_position');
@@ -342,6 +398,7 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
       );
       void options.presence.resume(socket.id, replay.topic, envelope, fromNodeId);
     }
+    changed(socket);
     if (overflowed) {
       // More arrived while the history was read than a hold keeps: start over (the client reconnects with its newest token).
       socket.conn.close();
@@ -352,9 +409,43 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
   /** A join: where the connection starts in the topic. */
   function joined(socket: RealtimeSocket, topic: string): void {
     socket.data.tracks.set(topic, { fromQ: log.current, base: log.last(topic), sent: [] });
+    changed(socket);
   }
 
-  return { persist, restore, middleware, resume, joined };
+  /** The connection's channels and rooms changed: its live session record follows (written with the turn's journal write). */
+  function changed(socket: RealtimeSocket): void {
+    const journal = options.journal;
+    const pid = journal === undefined ? undefined : sessionIdOf(socket);
+    if (journal === undefined || pid === undefined) return;
+    const topics = [...socket.data.tracks].map(([topic, track]) => ({
+      topic,
+      joinedAt: socket.data.joinedAt.get(topic) ?? new Date().toISOString(),
+      fromQ: track.fromQ,
+      ...(track.base === undefined ? {} : { base: recorded(track.base) }),
+      sent: track.sent.map(recorded),
+    }));
+    journal.session(
+      pid,
+      topics.length === 0
+        ? undefined
+        : {
+            v: 1,
+            sid: socket.id,
+            userId: socket.data.principal.userId ?? null,
+            identity: socket.data.identity,
+            node: options.presence.nodeId,
+            topics,
+          },
+    );
+  }
+
+  /** The connection ended (any way): its live session goes (a lost one's was saved in its place). */
+  function ended(socket: RealtimeSocket): void {
+    const pid = sessionIdOf(socket);
+    if (pid !== undefined && socket.data.kept !== true) options.journal?.session(pid, undefined);
+  }
+
+  return { persist, restore, middleware, resume, joined, changed, ended };
 }
 
 export type SessionRecovery = ReturnType<typeof sessionRecovery>;

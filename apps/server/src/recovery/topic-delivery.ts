@@ -11,6 +11,7 @@ import { historyBroadcaster } from './history-broadcaster.js';
 import type { TopicBroadcaster } from './topic-broadcaster.js';
 import { TopicFeed } from './topic-feed.js';
 import { DeliveryLog, retainMsFor } from './delivery-log.js';
+import { RunJournal } from './run-journal.js';
 
 /** How topic events travel with recovery on: the history, this node's feed of it, and the broadcaster that appends. */
 export interface TopicDelivery {
@@ -21,6 +22,8 @@ export interface TopicDelivery {
   broadcaster: TopicBroadcaster;
   /** A join waits for its topic's history subscription (what `rooms.ready` was for the sharded adapter). */
   rooms: RoomSubscriptions;
+  /** This run's journal in Redis (none on a single node without Redis: nobody to recover its connections). */
+  journal: RunJournal | undefined;
 }
 
 /**
@@ -44,10 +47,35 @@ export function createTopicDelivery(
     malformed: metrics.historyDeliveryAnomalies.labels('malformed'),
   };
   for (const counter of Object.values(anomalies)) counter.inc(0);
+  const retainMs = retainMsFor(config.pingIntervalMs, config.pingTimeoutMs);
+  const journaled: { journal?: RunJournal } = {};
   const log = new DeliveryLog({
     maxEntriesPerTopic: config.recoveryMaxMessagesPerTopic + 1,
-    retainMs: retainMsFor(config.pingIntervalMs, config.pingTimeoutMs),
+    retainMs,
+    onRecord: (q, topic, position) => journaled.journal?.record(q, topic, position),
+    onForget: (topic) => journaled.journal?.forget(topic),
   });
+  const journalFailed = metrics.journalWriteFailures;
+  journalFailed.inc(0);
+  const journalWarning = new ThrottledWarning((occurrences, err) =>
+    logger.warn(
+      { err, occurrences, event: 'run-journal-write-failed' },
+      'the run journal could not be written (Redis failed): if this node is killed now, connections placed in the gap start empty',
+    ),
+  );
+  if (redis !== undefined) {
+    journaled.journal = new RunJournal({
+      redis: redis.commands,
+      keyPrefix: config.redisKeyPrefix,
+      runId: log.runId,
+      retainMs,
+      keepMs: config.recoveryWindowMs,
+      onError: (err) => {
+        journalFailed.inc();
+        journalWarning.occurred(err);
+      },
+    });
+  }
   // The history is made first (the feed fills gaps from it); a single node's hands its appends to the feed.
   const late: { feed?: TopicFeed } = {};
   const history: TopicHistory =
@@ -99,5 +127,12 @@ export function createTopicDelivery(
       warning.occurred(err);
     },
   });
-  return { history, log, feed, broadcaster, rooms: { ready: (topic) => feed.ready(topic), reconfirm: () => feed.resubscribe() } };
+  return {
+    history,
+    log,
+    feed,
+    broadcaster,
+    rooms: { ready: (topic) => feed.ready(topic), reconfirm: () => feed.resubscribe() },
+    journal: journaled.journal,
+  };
 }

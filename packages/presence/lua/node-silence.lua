@@ -1,0 +1,6 @@
+-- KEYS: nodes (zset). ARGV: nodeId. Returns the milliseconds since the
+-- node's last heartbeat (Redis clock), or -1 when it is not registered
+-- (never was, deregistered, or reaped).
+local seen = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '')
+if seen == nil then return -1 end
+return now_ms() - seen
