@@ -354,6 +354,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       killed: redis === undefined ? undefined : new KilledRuns(redis.commands, config.redisKeyPrefix, 60_000),
       // A killed node counts as gone within NODE_TTL_MS of its last heartbeat; the wait ends before the client's connect times out.
       nodeTtlMs: config.nodeTtlMs,
+      beforeJoin: (socketId, topics) => delivery.exclude(socketId, topics),
       killedNodeWaitMs: Math.min(config.nodeTtlMs + 2 * config.heartbeatIntervalMs + 1000, Math.max(0, config.connectTimeoutMs - 1000)),
     });
     sessionHooks = recovery;

@@ -55,15 +55,33 @@ export class RunJournal {
   private scheduled: NodeJS.Immediate | undefined;
   private readonly refresher: NodeJS.Timeout;
   private closed = false;
+  /** The highest sequence number whose write has completed (stored, or failed). */
+  private writtenQ = 0;
+  /** The highest sequence number recorded. */
+  private recordedQ = 0;
+  /** Calls waiting for their sequence number's write, in order. */
+  private waiters: { q: number; run: () => void }[] = [];
 
   constructor(private readonly options: RunJournalOptions) {
     this.keys = runKeys(options.keyPrefix, options.runId);
     // An idle run still keeps its live sessions: refreshed well within `keepMs`.
-    this.refresher = setInterval(() => this.write(true), Math.max(1000, Math.min(10_000, Math.floor(options.keepMs / 4))));
+    this.refresher = setInterval(() => this.write(), Math.max(1000, Math.min(10_000, Math.floor(options.keepMs / 4))));
     this.refresher.unref();
   }
 
+  /**
+   * Runs `fn` once the write holding sequence number `q` has completed
+   * (stored, or failed: delivery never waits on Redis for long), at once if
+   * it has. In order of `q`. What a delivery waits for before it reaches a
+   * connection, so that every offset a client holds is in the journal.
+   */
+  afterWrite(q: number, fn: () => void): void {
+    if (q <= this.writtenQ || this.closed) return fn();
+    this.waiters.push({ q, run: fn });
+  }
+
   record(q: number, topic: string | undefined, position: Position | undefined): void {
+    this.recordedQ = q;
     if (topic === undefined) this.entries.push([q]);
     else if (position === undefined) this.entries.push([q, topic]);
     else {
@@ -89,6 +107,7 @@ export class RunJournal {
   /** Writes what is pending and removes the run's keys (a graceful stop: every session was ended or saved). */
   async close(): Promise<void> {
     this.closed = true;
+    this.written(Number.POSITIVE_INFINITY);
     clearInterval(this.refresher);
     clearImmediate(this.scheduled);
     const { log, last, sessions } = this.keys;
@@ -101,52 +120,54 @@ export class RunJournal {
 
   private schedule(): void {
     if (this.closed) return;
-    this.scheduled ??= setImmediate(() => this.write(false));
+    this.scheduled ??= setImmediate(() => this.write());
   }
 
-  private write(refreshOnly: boolean): void {
+  /** Writes what is pending (with nothing pending, only renews the keys' expiry). */
+  private write(): void {
     if (this.closed) return;
     clearImmediate(this.scheduled);
     this.scheduled = undefined;
     const { log, last, sessions } = this.keys;
     const multi = this.options.redis.multi();
-    if (!refreshOnly || this.entries.length > 0) {
-      const entries = this.entries;
-      this.entries = [];
-      if (entries.length > 0) {
-        const threshold = `${Math.max(0, Date.now() - this.options.retainMs)}-0`;
-        multi.xadd(
-          log,
-          'MINID',
-          threshold,
-          '*',
-          'f',
-          String(entries[0]![0]),
-          't',
-          String(entries.at(-1)![0]),
-          'd',
-          JSON.stringify(entries),
-        );
-      }
-      if (this.lasts.size > 0) multi.hset(last, Object.fromEntries(this.lasts));
-      if (this.forgotten.size > 0) multi.hdel(last, ...this.forgotten);
-      const written = [...this.sessions].filter((e): e is [string, LiveSession] => e[1] !== undefined);
-      const ended = [...this.sessions].filter(([, live]) => live === undefined).map(([pid]) => pid);
-      if (written.length > 0) multi.hset(sessions, Object.fromEntries(written.map(([pid, live]) => [pid, JSON.stringify(live)])));
-      if (ended.length > 0) multi.hdel(sessions, ...ended);
-      this.lasts = new Map();
-      this.forgotten = new Set();
-      this.sessions = new Map();
+    const entries = this.entries;
+    this.entries = [];
+    if (entries.length > 0) {
+      const threshold = `${Math.max(0, Date.now() - this.options.retainMs)}-0`;
+      multi.xadd(log, 'MINID', threshold, '*', 'f', String(entries[0]![0]), 't', String(entries.at(-1)![0]), 'd', JSON.stringify(entries));
     }
+    if (this.lasts.size > 0) multi.hset(last, Object.fromEntries(this.lasts));
+    if (this.forgotten.size > 0) multi.hdel(last, ...this.forgotten);
+    const written = [...this.sessions].filter((e): e is [string, LiveSession] => e[1] !== undefined);
+    const ended = [...this.sessions].filter(([, live]) => live === undefined).map(([pid]) => pid);
+    if (written.length > 0) multi.hset(sessions, Object.fromEntries(written.map(([pid, live]) => [pid, JSON.stringify(live)])));
+    if (ended.length > 0) multi.hdel(sessions, ...ended);
+    this.lasts = new Map();
+    this.forgotten = new Set();
+    this.sessions = new Map();
     const keepMs = this.options.keepMs + this.options.retainMs;
     multi.pexpire(log, keepMs).pexpire(last, keepMs).pexpire(sessions, keepMs);
+    const upTo = this.recordedQ;
     multi.exec().then(
       (results) => {
         const failed = results?.find(([err]) => err !== null)?.[0];
         if (failed) this.options.onError(failed);
+        this.written(upTo);
       },
-      (err: unknown) => this.options.onError(err),
+      (err: unknown) => {
+        this.options.onError(err);
+        this.written(upTo);
+      },
     );
+  }
+
+  private written(q: number): void {
+    if (q <= this.writtenQ) return;
+    this.writtenQ = q;
+    let done = 0;
+    while (done < this.waiters.length && this.waiters[done]!.q <= q) done++;
+    const ready = this.waiters.splice(0, done);
+    for (const waiter of ready) waiter.run();
   }
 }
 

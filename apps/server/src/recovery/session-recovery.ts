@@ -64,6 +64,8 @@ export interface SessionRecoveryOptions {
   killedNodeWaitMs: number;
   /** NODE_TTL_MS: a node silent longer is dead. */
   nodeTtlMs: number;
+  /** Called right before a recovered connection joins its topics (see TopicDelivery.exclude). */
+  beforeJoin?: (socketId: string, topics: ReadonlySet<string>) => void;
 }
 
 type Outcome =
@@ -345,6 +347,7 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
     clearTimeout(pending.timer);
     const { record } = pending;
     socket.data.identity = record.identity;
+    options.beforeJoin?.(socket.id, new Set(pending.replays.map((replay) => replay.topic)));
     let overflowed = false;
     for (const replay of pending.replays) {
       const topicRecord = record.topics.find((t) => t.topic === replay.topic);

@@ -13,6 +13,11 @@ import { TopicFeed } from './topic-feed.js';
 import { DeliveryLog, retainMsFor } from './delivery-log.js';
 import { RunJournal } from './run-journal.js';
 
+interface Waiting {
+  topic: string;
+  except: string[];
+}
+
 /** How topic events travel with recovery on: the history, this node's feed of it, and the broadcaster that appends. */
 export interface TopicDelivery {
   history: TopicHistory;
@@ -24,6 +29,12 @@ export interface TopicDelivery {
   rooms: RoomSubscriptions;
   /** This run's journal in Redis (none on a single node without Redis: nobody to recover its connections). */
   journal: RunJournal | undefined;
+  /**
+   * A recovered connection is about to join `topics`: deliveries to them
+   * still waiting for their journal write must not reach it (they are in
+   * its replay, or in what was held for it).
+   */
+  exclude(socketId: string, topics: ReadonlySet<string>): void;
 }
 
 /**
@@ -49,6 +60,8 @@ export function createTopicDelivery(
   for (const counter of Object.values(anomalies)) counter.inc(0);
   const retainMs = retainMsFor(config.pingIntervalMs, config.pingTimeoutMs);
   const journaled: { journal?: RunJournal } = {};
+  /** Deliveries waiting for their journal write, with the connections they must skip. */
+  const queued = new Set<Waiting>();
   const log = new DeliveryLog({
     maxEntriesPerTopic: config.recoveryMaxMessagesPerTopic + 1,
     retainMs,
@@ -94,7 +107,19 @@ export function createTopicDelivery(
     channelPrefix: keys.channelPrefix,
     subscriber: redis?.shardedSubscriber,
     // The token last: socket.io-client keeps a string last argument as its offset and sends it back on reconnect.
-    deliver: (topic, event, envelope, token) => io.local.to(topic).emit(event, envelope, token),
+    // With a journal, a delivery reaches the members once its sequence number is written there (one write
+    // per event-loop turn, a Redis round trip later): every offset a client holds can be placed after a kill.
+    deliver: (topic, event, envelope, token) => {
+      const journal = journaled.journal;
+      if (journal === undefined) return void io.local.to(topic).emit(event, envelope, token);
+      const waiting: Waiting = { topic, except: [] };
+      queued.add(waiting);
+      journal.afterWrite(log.current, () => {
+        queued.delete(waiting);
+        const to = io.local.to(topic);
+        (waiting.except.length === 0 ? to : to.except(waiting.except)).emit(event, envelope, token);
+      });
+    },
     onDuplicate: () => anomalies.duplicate.inc(),
     onGap: (_topic, missed) => anomalies.gap.inc(missed),
     onMalformed: () => anomalies.malformed.inc(),
@@ -134,5 +159,8 @@ export function createTopicDelivery(
     broadcaster,
     rooms: { ready: (topic) => feed.ready(topic), reconfirm: () => feed.resubscribe() },
     journal: journaled.journal,
+    exclude: (socketId, topics) => {
+      for (const waiting of queued) if (topics.has(waiting.topic)) waiting.except.push(socketId);
+    },
   };
 }
