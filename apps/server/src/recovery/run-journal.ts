@@ -61,11 +61,15 @@ export class RunJournal {
   private recordedQ = 0;
   /** Calls waiting for their sequence number's write, in order. */
   private waiters: { q: number; run: () => void }[] = [];
+  /** Whether the keys' expiry has been set once (then refreshed periodically). */
+  private expiring = false;
 
   constructor(private readonly options: RunJournalOptions) {
     this.keys = runKeys(options.keyPrefix, options.runId);
-    // An idle run still keeps its live sessions: refreshed well within `keepMs`.
-    this.refresher = setInterval(() => this.write(), Math.max(1000, Math.min(10_000, Math.floor(options.keepMs / 4))));
+    // Well within the retention (a topic's last delivery is written before its entries are trimmed)
+    // and within `keepMs` (an idle run keeps its live sessions).
+    const refreshMs = Math.max(1000, Math.min(10_000, Math.floor(options.keepMs / 4), Math.floor(options.retainMs / 3)));
+    this.refresher = setInterval(() => this.write(true), refreshMs);
     this.refresher.unref();
   }
 
@@ -120,40 +124,57 @@ export class RunJournal {
 
   private schedule(): void {
     if (this.closed) return;
-    this.scheduled ??= setImmediate(() => this.write());
+    this.scheduled ??= setImmediate(() => this.write(false));
   }
 
-  /** Writes what is pending (with nothing pending, only renews the keys' expiry). */
-  private write(): void {
+  /**
+   * Writes what is pending: per event-loop turn the deliveries (one XADD)
+   * and the live sessions that changed; every refresh (`periodic`, well
+   * within the retention and `keepMs`) the topics' last deliveries and the
+   * keys' expiry, which need not be written more often. One round trip.
+   */
+  private write(periodic: boolean): void {
     if (this.closed) return;
     clearImmediate(this.scheduled);
     this.scheduled = undefined;
     const { log, last, sessions } = this.keys;
-    const multi = this.options.redis.multi();
+    const commands: [string, ...(string | number)[]][] = [];
     const entries = this.entries;
     this.entries = [];
     if (entries.length > 0) {
       const threshold = `${Math.max(0, Date.now() - this.options.retainMs)}-0`;
-      multi.xadd(log, 'MINID', threshold, '*', 'f', String(entries[0]![0]), 't', String(entries.at(-1)![0]), 'd', JSON.stringify(entries));
+      const [first, newest] = [String(entries[0]![0]), String(entries.at(-1)![0])];
+      commands.push(['xadd', log, 'MINID', threshold, '*', 'f', first, 't', newest, 'd', JSON.stringify(entries)]);
     }
-    if (this.lasts.size > 0) multi.hset(last, Object.fromEntries(this.lasts));
-    if (this.forgotten.size > 0) multi.hdel(last, ...this.forgotten);
     const written = [...this.sessions].filter((e): e is [string, LiveSession] => e[1] !== undefined);
     const ended = [...this.sessions].filter(([, live]) => live === undefined).map(([pid]) => pid);
-    if (written.length > 0) multi.hset(sessions, Object.fromEntries(written.map(([pid, live]) => [pid, JSON.stringify(live)])));
-    if (ended.length > 0) multi.hdel(sessions, ...ended);
-    this.lasts = new Map();
-    this.forgotten = new Set();
     this.sessions = new Map();
-    const keepMs = this.options.keepMs + this.options.retainMs;
-    multi.pexpire(log, keepMs).pexpire(last, keepMs).pexpire(sessions, keepMs);
+    if (written.length > 0) commands.push(['hset', sessions, ...written.flatMap(([pid, live]) => [pid, JSON.stringify(live)])]);
+    if (ended.length > 0) commands.push(['hdel', sessions, ...ended]);
+    // The first write sets the expiries too: a run killed before its first refresh still expires.
+    if (periodic || !this.expiring) {
+      this.expiring = true;
+      if (this.lasts.size > 0) commands.push(['hset', last, ...[...this.lasts].flat()]);
+      if (this.forgotten.size > 0) commands.push(['hdel', last, ...this.forgotten]);
+      this.lasts = new Map();
+      this.forgotten = new Set();
+      const keepMs = this.options.keepMs + this.options.retainMs;
+      for (const key of [log, last, sessions]) commands.push(['pexpire', key, keepMs]);
+    }
+    if (commands.length === 0) return;
     const upTo = this.recordedQ;
-    multi.exec().then(
-      (results) => {
-        const failed = results?.find(([err]) => err !== null)?.[0];
-        if (failed) this.options.onError(failed);
-        this.written(upTo);
-      },
+    const sent =
+      commands.length === 1
+        ? this.options.redis.call(...commands[0]!).then(() => undefined)
+        : this.options.redis
+            .multi(commands)
+            .exec()
+            .then((results) => {
+              const failed = results?.find(([err]) => err !== null)?.[0];
+              if (failed) throw failed;
+            });
+    sent.then(
+      () => this.written(upTo),
       (err: unknown) => {
         this.options.onError(err);
         this.written(upTo);

@@ -143,12 +143,17 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
     };
     // Its memberships stay for the grace (see socket-handlers' `disconnect`).
     data.kept = true;
-    // The saved session supersedes the live one.
-    options.journal?.session(session.pid, undefined);
+    // The saved session supersedes the live one, which goes only once the save is answered: a node
+    // that finds neither has the saved one to read (see fromKilledRun).
+    const endLive = (): void => options.journal?.session(session.pid, undefined);
     sessions.save(session.pid, record, options.windowMs).then(
-      () => count('saved'),
+      () => {
+        count('saved');
+        endLive();
+      },
       (err: unknown) => {
         count('save_failed');
+        endLive();
         release(record);
         logger.warn(
           { err, event: 'session-save-failed' },
@@ -182,7 +187,8 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
     const killed = options.killed;
     if (killed === undefined || token === undefined || token.runId === log.runId) return undefined;
     const live: LiveSession | undefined = await killed.take(token.runId, pid);
-    if (live === undefined) return undefined;
+    // Gone: ended, or saved just now (it goes only once the save is answered), so read the saved one again.
+    if (live === undefined) return sessions.take(pid);
     const began = Date.now();
     let heartbeatSeen = false;
     for (;;) {
