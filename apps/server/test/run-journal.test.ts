@@ -127,6 +127,15 @@ describe('placing a connection of a killed run', () => {
     expect(at(3)).toBe(10);
   });
 
+  it('a long replay left out of the live record: offsets within it are refused, later ones placed after its end', () => {
+    const session = live([{ topic: 'chan', joinedAt: 't', fromQ: 20, base: [19, 8, 'e1', 't8'], sent: [], sentOmittedBeforeQ: 19 }]);
+    const journal = log([[25, 9]]);
+    expect(killedRunRecord(session, 'run', journal, 15)).toBeUndefined();
+    const record = killedRunRecord(session, 'run', journal, 21)!;
+    const plan = planReplay(record, 21);
+    expect(plan.ok && plan.starts[0]!.from.offset).toBe(8);
+  });
+
   it('refuses an offset past what the journal stored (the last turn before the kill), never guessing', () => {
     const session = live([{ topic: 'chan', joinedAt: 't', fromQ: 0, sent: [] }]);
     expect(

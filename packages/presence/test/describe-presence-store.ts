@@ -513,8 +513,9 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
 
     it("keeps a dead node's members for the grace before reaping them, and a member moved meanwhile is never reaped", async () => {
       const fixture = await setup();
-      const dying = await fixture.store('node-dying', { nodeTtlMs: 300 });
-      const survivor = await fixture.store('node-survivor', { nodeTtlMs: 300, memberGraceMs: 1500 });
+      // A TTL that a loaded machine's slow loop iteration cannot outrun (the survivor must stay alive).
+      const dying = await fixture.store('node-dying', { nodeTtlMs: 1000 });
+      const survivor = await fixture.store('node-survivor', { nodeTtlMs: 1000, memberGraceMs: 1500 });
       await dying.add('chan', 'c1', '{}');
       await dying.add('chan', 'c2', '{}');
       const diedAt = performance.now();
@@ -525,7 +526,7 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
           expect(await survivor.heartbeat()).toBe('alive');
           const result = await survivor.reapDeadNodes();
           if (result.removed.length > 0) reaped = result;
-          else if (!moved && performance.now() - diedAt > 700) {
+          else if (!moved && performance.now() - diedAt > 1200) {
             // Past the TTL, within the grace: still counted; c1 comes back here.
             expect((await survivor.count('chan')).count).toBe(2);
             expect(await survivor.move('chan', 'c1', 'node-dying', '{}')).toMatchObject({ changed: false, count: 2 });
@@ -558,8 +559,8 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
 
     it('deregister keeps the members it is told to keep, and survivors reap them once the grace has passed', async () => {
       const fixture = await setup();
-      const leaving = await fixture.store('node-leaving', { nodeTtlMs: 300, memberGraceMs: 600 });
-      const survivor = await fixture.store('node-survivor', { nodeTtlMs: 300, memberGraceMs: 600 });
+      const leaving = await fixture.store('node-leaving', { nodeTtlMs: 1000, memberGraceMs: 600 });
+      const survivor = await fixture.store('node-survivor', { nodeTtlMs: 1000, memberGraceMs: 600 });
       await leaving.add('chan', 'gone', '{}');
       await leaving.add('chan', 'away', '{"who":"away"}');
       await leaving.add('chan', 'back', '{}');

@@ -105,8 +105,10 @@ export interface LiveTopic {
   /** The log's sequence number when it joined (or was recovered into) the topic. */
   fromQ: number;
   base?: RecordedDelivery;
-  /** What a recovery replayed to it. */
+  /** What a recovery replayed to it (left out past a bound: then `base` is the replay's end, and `sentOmittedBeforeQ` set). */
   sent: RecordedDelivery[];
+  /** Offsets below this fell in a replay that is not kept: refused. */
+  sentOmittedBeforeQ?: number;
 }
 
 /**
@@ -147,6 +149,7 @@ export function killedRunRecord(live: LiveSession, runId: string, log: KilledRun
   if (q > log.throughQ) return undefined;
   const topics: TopicRecord[] = [];
   for (const track of live.topics) {
+    if (track.sentOmittedBeforeQ !== undefined && q < track.sentOmittedBeforeQ) return undefined;
     const after = (log.entries.get(track.topic) ?? []).filter((d) => d.q > track.fromQ);
     // Everything after the join is kept, unless the join is older than what the journal still holds.
     const whole = track.fromQ + 1 >= log.floorQ;

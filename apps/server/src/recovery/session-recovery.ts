@@ -71,6 +71,9 @@ export interface SessionRecoveryOptions {
 type Outcome =
   'saved' | 'save_failed' | 'recovered' | 'unknown' | 'refused_position' | 'refused_history' | 'refused_user' | 'failed' | 'abandoned';
 
+/** Replayed deliveries a live session record keeps in all (a bound on what one connection writes to Redis per change). */
+const MAX_LIVE_SENT = 256;
+
 /** How long a recovery waits for live delivery to catch up with what it read (pub/sub lags by milliseconds). */
 const CATCH_UP_TIMEOUT_MS = 3000;
 
@@ -426,13 +429,22 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
     const journal = options.journal;
     const pid = journal === undefined ? undefined : sessionIdOf(socket);
     if (journal === undefined || pid === undefined) return;
-    const topics = [...socket.data.tracks].map(([topic, track]) => ({
-      topic,
-      joinedAt: socket.data.joinedAt.get(topic) ?? new Date().toISOString(),
-      fromQ: track.fromQ,
-      ...(track.base === undefined ? {} : { base: recorded(track.base) }),
-      sent: track.sent.map(recorded),
-    }));
+    // A recovery's replay can be long (up to the cap per topic): past a bound it is left out, and
+    // the record keeps where each replay ended, placing only offsets at or after it.
+    const keepSent = [...socket.data.tracks.values()].reduce((n, track) => n + track.sent.length, 0) <= MAX_LIVE_SENT;
+    const topics = [...socket.data.tracks].map(([topic, track]) => {
+      const replayEnd = track.sent.at(-1);
+      const omit = !keepSent && replayEnd !== undefined;
+      const base = omit ? replayEnd : track.base;
+      return {
+        topic,
+        joinedAt: socket.data.joinedAt.get(topic) ?? new Date().toISOString(),
+        fromQ: track.fromQ,
+        ...(base === undefined ? {} : { base: recorded(base) }),
+        sent: omit ? [] : track.sent.map(recorded),
+        ...(omit ? { sentOmittedBeforeQ: replayEnd.q } : {}),
+      };
+    });
     journal.session(
       pid,
       topics.length === 0
