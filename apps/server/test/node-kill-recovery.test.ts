@@ -1,0 +1,88 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Socket } from 'socket.io-client';
+import type { RelayedEnvelope } from '@realtime/protocol';
+import {
+  connectClient,
+  connectClients,
+  emitWithAck,
+  nextEvent,
+  startCluster,
+  startCuttableProxy,
+  uniqueKeyPrefix,
+} from '@realtime/testing';
+import { metric } from './support/node-metrics.js';
+import { redisEnv } from './support/redis-env.js';
+
+/**
+ * kill -9 of a node in every Redis mode: the node never saved its
+ * connections' sessions, but its run journal in Redis kept them, so its
+ * clients, coming back through another node, are recovered there once it
+ * counts as dead: same ids, every message sent meanwhile once and in order,
+ * and no leave-* or join-* seen by anyone. (The 1,000-client version behind
+ * nginx is deploy/test/node-crash.test.ts.)
+ */
+const CLIENTS = 20;
+const FAST = { NODE_TTL_MS: '2000', HEARTBEAT_INTERVAL_MS: '500', PRESENCE_GRACE_MS: '5000', RECOVERY_WINDOW_MS: '120000' };
+
+function messagesOf(socket: Socket, channel: string): string[] {
+  const seen: string[] = [];
+  socket.on(channel, (e: RelayedEnvelope) => seen.push(e.data.message));
+  return seen;
+}
+
+describe.each(['standalone', 'sentinel', 'cluster'] as const)('kill -9 of a node, %s Redis', (topology) => {
+  it('its clients are recovered through another node from its run journal: same ids, every message once, no flap', async () => {
+    const nodes = await startCluster(3, {
+      keyPrefix: uniqueKeyPrefix('kill-recovery'),
+      env: { ...(await redisEnv(topology)), ...FAST, RATE_LIMIT_EVENTS_PER_SECOND: '0' },
+    });
+    const proxy = await startCuttableProxy(nodes[0]!.port);
+    const clients = await connectClients(proxy.url, CLIENTS, { reconnection: true, reconnectionDelayMs: { first: 100, max: 300 } });
+    const sender = await connectClient(nodes[2]!.url);
+    const watcher = await connectClient(nodes[1]!.url);
+    // Join events travel after the acks: the watcher has seen the last one before anything is counted.
+    const last = clients.at(-1)!;
+    const lastJoinSeen = nextEvent<RelayedEnvelope>(watcher, 'join-channel', (e) => e.clientId === last.id);
+    for (const s of [sender, watcher, ...clients]) {
+      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'k' } })).toMatchObject({ ok: true });
+    }
+    await lastJoinSeen;
+    const flaps: string[] = [];
+    for (const event of ['leave-channel', 'join-channel']) watcher.on(event, (e: RelayedEnvelope) => flaps.push(`${event}:${e.clientId}`));
+    const seen = clients.map((c) => messagesOf(c, 'k'));
+    const sent: string[] = [];
+    const publish = async (label: string, n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const message = `${label}-${i}`;
+        expect(await emitWithAck(sender, 'k', { data: { roomChannel: 'k', message } })).toEqual({ ok: true });
+        sent.push(message);
+      }
+    };
+    await publish('before', 5);
+    await vi.waitFor(() => expect(seen.map((s) => s.length)).toEqual(clients.map(() => 5)));
+    const ids = clients.map((c) => c.id);
+    const back = clients.map((c) => new Promise<void>((resolve) => c.once('connect', () => resolve())));
+    // The node dies with its clients' connections; they come back through the proxy to node 2.
+    proxy.block();
+    nodes[0]!.signal('SIGKILL');
+    await nodes[0]!.exited;
+    proxy.retarget(nodes[1]!.port);
+    proxy.unblock();
+    const killedAt = performance.now();
+    await publish('during', 10);
+    await Promise.all(back);
+    const backMs = performance.now() - killedAt;
+    await publish('after', 5);
+    await vi.waitFor(() => expect(seen.map((s) => s.length)).toEqual(clients.map(() => sent.length)));
+    expect(clients.map((c) => c.recovered)).toEqual(clients.map(() => true));
+    expect(clients.map((c) => c.id)).toEqual(ids);
+    for (const got of seen) expect(got).toEqual(sent);
+    expect(await metric(nodes[1]!, 'realtime_recoveries_total{outcome="recovered"}')).toBe(CLIENTS);
+    // Past the dead node's TTL and grace: its memberships were taken over, none is reaped.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2000 + 5000 + 1500 - (performance.now() - killedAt))));
+    expect(flaps).toEqual([]);
+    const probe = await connectClient(nodes[1]!.url);
+    expect(await emitWithAck(probe, 'join-channel', { data: { roomChannel: 'k' } })).toMatchObject({ ok: true, onlineUsers: CLIENTS + 3 });
+    console.info(`kill -9 (${topology}): ${CLIENTS}/${CLIENTS} recovered ${Math.round(backMs)} ms after the kill, 0 lost, 0 leave/join`);
+  }, 60_000);
+});
