@@ -5,10 +5,10 @@ import {
   connectClient,
   emitWithAck,
   nextEvent,
+  reconnected,
   startCluster,
   startCuttableProxy,
   uniqueKeyPrefix,
-  type CuttableProxy,
   type ServerProcess,
 } from '@realtime/testing';
 import { metric } from './support/node-metrics.js';
@@ -61,16 +61,6 @@ async function countWithProbe(node: ServerProcess, channel: string): Promise<num
   return count;
 }
 
-async function outage(proxy: CuttableProxy, ms: number, comeBackTo?: ServerProcess): Promise<void> {
-  proxy.block();
-  proxy.cut();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  if (comeBackTo !== undefined) proxy.retarget(comeBackTo.port);
-  proxy.unblock();
-}
-
-const reconnected = (socket: Socket): Promise<void> => new Promise((resolve) => socket.once('connect', () => resolve()));
-
 async function graceNodes(count: number, topology: RedisTopologyName, env: Record<string, string>): Promise<ServerProcess[]> {
   return startCluster(count, {
     keyPrefix: uniqueKeyPrefix('grace'),
@@ -93,7 +83,7 @@ describe.each(['standalone', 'sentinel', 'cluster'] as const)('presence grace, %
     const counts: number[] = [];
     watcher.on('online-users', (e: OnlineUsersEnvelope) => counts.push(e.data.onlineUsers));
     const back = reconnected(client);
-    await outage(proxy, 1000, nodes[1]);
+    await proxy.outage(1000, nodes[1]!.port);
     await back;
     expect([client.recovered, client.id]).toEqual([true, id]);
     // The old node's grace ends: its removal finds the membership taken over, so nothing is announced.
@@ -125,7 +115,7 @@ describe('presence grace on standalone Redis: same node, past the grace, leaves,
     const id = client.id;
     const seen = presenceOf(watcher, () => id);
     const back = reconnected(client);
-    await outage(proxy, 1000);
+    await proxy.outage(1000);
     await back;
     expect([client.recovered, client.id]).toEqual([true, id]);
     expect(await metric(nodes[0]!, 'realtime_presence_grace_ends_total{outcome="recovered"}')).toBe(1);
@@ -149,7 +139,7 @@ describe('presence grace on standalone Redis: same node, past the grace, leaves,
     const left = nextEvent<RelayedEnvelope>(watcher, 'leave-channel', (e) => e.clientId === id);
     const cutAt = performance.now();
     const back = reconnected(client);
-    const cut = outage(proxy, 2500, nodes[1]);
+    const cut = proxy.outage(2500, nodes[1]!.port);
     await left;
     // The grace counts from when the node saw the loss, which is after the cut.
     expect(performance.now() - cutAt).toBeGreaterThanOrEqual(950);
@@ -192,7 +182,7 @@ describe('presence grace on standalone Redis: same node, past the grace, leaves,
     const id = client.id;
     const left = nextEvent<RelayedEnvelope>(watcher, 'leave-channel', (e) => e.clientId === id, 10_000);
     const back = reconnected(client);
-    const cut = outage(proxy, 1000, nodes[1]);
+    const cut = proxy.outage(1000, nodes[1]!.port);
     // More than the cap while it is away: its recovery is refused.
     for (let i = 0; i < 5; i++) {
       expect(await emitWithAck(watcher, 'news', { data: { roomChannel: 'news', message: `m${i}` } })).toEqual({ ok: true });

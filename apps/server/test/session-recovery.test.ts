@@ -5,13 +5,12 @@ import {
   connectClient,
   emitWithAck,
   nextEvent,
+  reconnected,
   registerTeardown,
   startCluster,
   startCuttableProxy,
   startRedisProcess,
   uniqueKeyPrefix,
-  type CuttableProxy,
-  type ServerProcess,
 } from '@realtime/testing';
 import { metric } from './support/node-metrics.js';
 import { HS_SECRET, signToken } from './support/tokens.js';
@@ -36,17 +35,6 @@ function texts(socket: Socket, event: string): string[] {
   const seen: string[] = [];
   socket.on(event, (envelope: RelayedEnvelope) => seen.push(envelope.data.message));
   return seen;
-}
-
-/** Resolves on the socket's next `connect` (a reconnection). */
-const reconnected = (socket: Socket): Promise<void> => new Promise((resolve) => socket.once('connect', () => resolve()));
-
-async function outage(proxy: CuttableProxy, ms: number, comeBackTo?: ServerProcess): Promise<void> {
-  proxy.block();
-  proxy.cut();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  if (comeBackTo !== undefined) proxy.retarget(comeBackTo.port);
-  proxy.unblock();
 }
 
 /** Sends `n` messages to `channel`, each acknowledged (stored), while the test waits: `label-0` … */
@@ -76,7 +64,7 @@ describe.each(['standalone', 'sentinel', 'cluster'] as const)('session recovery,
     await vi.waitFor(() => expect(channelSeen).toEqual(before));
     const id = client.id;
     const back = reconnected(client);
-    const cut = outage(proxy, 1000, nodes[1]);
+    const cut = proxy.outage(1000, nodes[1]!.port);
     // Sent while the client is away (acknowledged: stored).
     const during = await publish(sender, 'news', 'during', 10);
     const roomDuring: string[] = [];
@@ -122,7 +110,7 @@ it('a long-polling client that joined without an ack (as the guide’s do) recov
   await vi.waitFor(() => expect(seen).toEqual(before));
   const id = client.id;
   const back = reconnected(client);
-  const cut = outage(proxy, 1000, nodes[1]);
+  const cut = proxy.outage(1000, nodes[1]!.port);
   const during = await publish(sender, 'poll', 'during', 5);
   await cut;
   await back;
@@ -145,7 +133,7 @@ it('a single node without Redis recovers a client too (history and sessions in m
   const seen = texts(client, 'solo');
   const id = client.id;
   const back = reconnected(client);
-  const cut = outage(proxy, 500);
+  const cut = proxy.outage(500);
   const during = await publish(sender, 'solo', 'during', 5);
   await cut;
   await back;
@@ -242,7 +230,7 @@ describe('session recovery: when it is impossible the client is told so, and sta
   it('back after the window: recovered === false, a new id, in no channel', async () => {
     const { nodes, proxy, client, sender, seen, back } = await refusalRig('recovery-window', 'w', { RECOVERY_WINDOW_MS: '1000' });
     const id = client.id;
-    await outage(proxy, 2500);
+    await proxy.outage(2500);
     await back;
     expect(client.recovered).toBe(false);
     expect(client.id).not.toBe(id);
@@ -258,7 +246,7 @@ describe('session recovery: when it is impossible the client is told so, and sta
 
   it('more broadcasts than RECOVERY_MAX_MESSAGES_PER_TOPIC meanwhile: recovered === false, and none of them replayed', async () => {
     const { proxy, client, sender, seen, back } = await refusalRig('recovery-cap', 'cap', { RECOVERY_MAX_MESSAGES_PER_TOPIC: '5' });
-    const cut = outage(proxy, 500);
+    const cut = proxy.outage(500);
     await publish(sender, 'cap', 'during', 8);
     await cut;
     await back;

@@ -16,6 +16,30 @@ function recordCounts(store: PresenceStore): TopicCount[] {
   return seen;
 }
 
+/** What one reap removed. */
+type Reaped = Awaited<ReturnType<PresenceStore['reapDeadNodes']>>;
+
+/**
+ * Runs a survivor's presence loop (heartbeat, then reap, as a node does) until
+ * a reap removes someone, and returns that reap. `afterEmptyReap` runs after
+ * each reap that removed nobody.
+ */
+async function reapUntilRemoved(survivor: PresenceStore, timeoutMs: number, afterEmptyReap?: () => Promise<void>): Promise<Reaped> {
+  let reaped: Reaped | undefined;
+  await vi.waitFor(
+    async () => {
+      expect(await survivor.heartbeat()).toBe('alive');
+      const result = await survivor.reapDeadNodes();
+      if (result.removed.length > 0) reaped = result;
+      else await afterEmptyReap?.();
+      expect(reaped).toBeDefined();
+    },
+    { timeout: timeoutMs, interval: 50 },
+  );
+  if (reaped === undefined) throw new Error('unreachable: waitFor returned without a reap');
+  return reaped;
+}
+
 /**
  * The behaviour every PresenceStore must have. Each test gets a fresh
  * fixture from `setup` (which registers its own teardown).
@@ -192,22 +216,12 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       await survivor.add('chan', 'c9', '{}');
       expect((await survivor.reapDeadNodes()).removed).toEqual([]);
 
-      let reaped: Awaited<ReturnType<PresenceStore['reapDeadNodes']>> | undefined;
-      await vi.waitFor(
-        async () => {
-          // As a node's presence loop does: heartbeat, then reap.
-          expect(await survivor.heartbeat()).toBe('alive');
-          const result = await survivor.reapDeadNodes();
-          if (result.removed.length > 0) reaped = result;
-          expect(reaped).toBeDefined();
-        },
-        { timeout: 5000, interval: 50 },
-      );
-      expect(reaped?.removed.map((m) => [m.nodeId, m.connectionId, m.topic, m.meta]).sort()).toEqual([
+      const reaped = await reapUntilRemoved(survivor, 5000);
+      expect(reaped.removed.map((m) => [m.nodeId, m.connectionId, m.topic, m.meta]).sort()).toEqual([
         ['node-dying', 'c1', 'chan', '{"who":"c1"}'],
         ['node-dying', 'c1', 'r\u001fchan\u001froom', '{"who":"c1"}'],
       ]);
-      expect(reaped?.counts.map((c) => [c.topic, c.count]).sort()).toEqual([
+      expect(reaped.counts.map((c) => [c.topic, c.count]).sort()).toEqual([
         ['chan', 1],
         ['r\u001fchan\u001froom', 0],
       ]);
@@ -519,26 +533,17 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       await dying.add('chan', 'c1', '{}');
       await dying.add('chan', 'c2', '{}');
       const diedAt = performance.now();
-      let reaped: Awaited<ReturnType<PresenceStore['reapDeadNodes']>> | undefined;
       let moved = false;
-      await vi.waitFor(
-        async () => {
-          expect(await survivor.heartbeat()).toBe('alive');
-          const result = await survivor.reapDeadNodes();
-          if (result.removed.length > 0) reaped = result;
-          else if (!moved && performance.now() - diedAt > 1200) {
-            // Past the TTL, within the grace: still counted; c1 comes back here.
-            expect((await survivor.count('chan')).count).toBe(2);
-            expect(await survivor.move('chan', 'c1', 'node-dying', '{}')).toMatchObject({ changed: false, count: 2 });
-            moved = true;
-          }
-          expect(reaped).toBeDefined();
-        },
-        { timeout: 8000, interval: 50 },
-      );
+      const reaped = await reapUntilRemoved(survivor, 8000, async () => {
+        if (moved || performance.now() - diedAt <= 1200) return;
+        // Past the TTL, within the grace: still counted; c1 comes back here.
+        expect((await survivor.count('chan')).count).toBe(2);
+        expect(await survivor.move('chan', 'c1', 'node-dying', '{}')).toMatchObject({ changed: false, count: 2 });
+        moved = true;
+      });
       expect(moved).toBe(true);
       expect(performance.now() - diedAt).toBeGreaterThanOrEqual(1500);
-      expect(reaped?.removed.map((m) => m.connectionId)).toEqual(['c2']);
+      expect(reaped.removed.map((m) => m.connectionId)).toEqual(['c2']);
       expect((await survivor.count('chan')).count).toBe(1);
     });
 
@@ -571,18 +576,9 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       ]);
       expect(counts.map((c) => [c.topic, c.count])).toEqual([['chan', 2]]);
       expect(await survivor.move('chan', 'back', 'node-leaving', '{}')).toMatchObject({ changed: false, count: 2 });
-      let reaped: Awaited<ReturnType<PresenceStore['reapDeadNodes']>> | undefined;
-      await vi.waitFor(
-        async () => {
-          expect(await survivor.heartbeat()).toBe('alive');
-          const result = await survivor.reapDeadNodes();
-          if (result.removed.length > 0) reaped = result;
-          expect(reaped).toBeDefined();
-        },
-        { timeout: 8000, interval: 50 },
-      );
+      const reaped = await reapUntilRemoved(survivor, 8000);
       expect(performance.now() - at).toBeGreaterThanOrEqual(600);
-      expect(reaped?.removed.map((m) => [m.connectionId, m.meta])).toEqual([['away', '{"who":"away"}']]);
+      expect(reaped.removed.map((m) => [m.connectionId, m.meta])).toEqual([['away', '{"who":"away"}']]);
       expect((await survivor.count('chan')).count).toBe(1);
       expect(await leaving.heartbeat()).toBe('lost');
     });

@@ -122,3 +122,8 @@ export function nextEvent<T = unknown>(
     socket.on(event, listener);
   });
 }
+
+/** Resolves on the socket's next `connect`: its reconnection, however long the outage it waits out. */
+export function reconnected(socket: Socket, timeoutMs = 120_000): Promise<void> {
+  return nextEvent(socket, 'connect', () => true, timeoutMs).then(() => undefined);
+}

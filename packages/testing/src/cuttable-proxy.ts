@@ -15,6 +15,12 @@ export interface CuttableProxy {
   block(): void;
   unblock(): void;
   retarget(port: number): void;
+  /**
+   * A network outage of `ms`: blocks, cuts every connection, and after `ms`
+   * sends later connections to `comeBackToPort` (if given) and unblocks.
+   * Resolves once the client can get through again.
+   */
+  outage(ms: number, comeBackToPort?: number): Promise<void>;
   /** Connections through the proxy now. */
   readonly open: number;
 }
@@ -64,6 +70,13 @@ export async function startCuttableProxy(targetPort: number): Promise<CuttablePr
     block: () => (blocked = true),
     unblock: () => (blocked = false),
     retarget: (p) => (target = p),
+    outage: async (ms, comeBackToPort) => {
+      blocked = true;
+      cut();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      if (comeBackToPort !== undefined) target = comeBackToPort;
+      blocked = false;
+    },
     get open() {
       return pairs.size;
     },

@@ -49,7 +49,8 @@ export interface RunJournalOptions {
 export class RunJournal {
   readonly keys: RunKeys;
   private entries: JournalEntry[] = [];
-  private lasts = new Map<string, string>();
+  /** Per topic its last delivery `[q, offset, epoch, tag]`, serialized only when the periodic refresh writes it. */
+  private lasts = new Map<string, [number, number, string, string]>();
   private forgotten = new Set<string>();
   private sessions = new Map<string, LiveSession | undefined>();
   private scheduled: NodeJS.Immediate | undefined;
@@ -90,7 +91,7 @@ export class RunJournal {
     else if (position === undefined) this.entries.push([q, topic]);
     else {
       this.entries.push([q, topic, position.offset, position.epoch, position.tag]);
-      this.lasts.set(topic, JSON.stringify([q, position.offset, position.epoch, position.tag]));
+      this.lasts.set(topic, [q, position.offset, position.epoch, position.tag]);
       this.forgotten.delete(topic);
     }
     this.schedule();
@@ -154,7 +155,8 @@ export class RunJournal {
     // The first write sets the expiries too: a run killed before its first refresh still expires.
     if (periodic || !this.expiring) {
       this.expiring = true;
-      if (this.lasts.size > 0) commands.push(['hset', last, ...[...this.lasts].flat()]);
+      if (this.lasts.size > 0)
+        commands.push(['hset', last, ...[...this.lasts].flatMap(([topic, delivery]) => [topic, JSON.stringify(delivery)])]);
       if (this.forgotten.size > 0) commands.push(['hdel', last, ...this.forgotten]);
       this.lasts = new Map();
       this.forgotten = new Set();
