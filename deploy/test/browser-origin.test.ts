@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerTeardown, startServerProcess } from '@realtime/testing';
-import { findBinary } from '@realtime/local-cluster';
+import { launchChromium, registerTeardown, startServerProcess } from '@realtime/testing';
 
 /**
  * A real browser (Debian's Chromium, driven by playwright-core) on a page
@@ -17,23 +16,9 @@ const require = createRequire(import.meta.url);
 // The package exports no path to its browser bundle: resolve the package, then the file beside it.
 const CLIENT_BUNDLE = readFileSync(join(dirname(require.resolve('socket.io-client/package.json')), 'dist/socket.io.min.js'), 'utf8');
 
-/** Chromium flags for a closed network, as root, headless (see the machine notes). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 let browser: Browser;
 beforeAll(async () => {
-  const executablePath = findBinary('chromium') ?? findBinary('chromium-browser');
-  if (executablePath === undefined) throw new Error('chromium is not installed: `apt-get install chromium` (.ci/run does this on CI)');
-  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
-  registerTeardown(() => browser.close());
+  browser = await launchChromium();
 });
 
 /** Serves a blank page and the socket.io-client bundle: the page's origin is http://127.0.0.1:<port>. */

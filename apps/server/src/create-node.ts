@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -115,6 +116,12 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   let subscriptionsConfirmed = false;
 
   let redis: RedisConnections | undefined;
+  /**
+   * This process's id among every process that runs under NODE_ID: the
+   * presence store's incarnation and the prefix of every offset token, so a
+   * survivor can tell a killed process from its successor under the same id.
+   */
+  const runId = randomBytes(6).toString('base64url');
   let store: PresenceStore;
   let redisStore: RedisPresenceStore | undefined;
   const brokerKinds = brokerMessageCounter(config.redisKeyPrefix, metrics);
@@ -146,10 +153,16 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
       keyPrefix: config.redisKeyPrefix,
       nodeTtlMs: config.nodeTtlMs,
       memberGraceMs: config.presenceGraceMs,
+      incarnation: runId,
     });
     store = redisStore;
   } else {
-    store = new MemoryPresenceStore({ nodeId: config.nodeId, nodeTtlMs: config.nodeTtlMs, memberGraceMs: config.presenceGraceMs });
+    store = new MemoryPresenceStore({
+      nodeId: config.nodeId,
+      nodeTtlMs: config.nodeTtlMs,
+      memberGraceMs: config.presenceGraceMs,
+      incarnation: runId,
+    });
   }
 
   const revocations = createRevocationList({
@@ -311,7 +324,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Realtim
   io.engine.use(originCheckedOnSessionRequests(config.corsOrigins, (origin) => originRefusals.refused(origin)));
   instrumentNode(io, metrics);
   // RECOVERY_WINDOW_MS: topic events go through the history (stored and published in one script), else through the adapter.
-  const delivery = config.recoveryWindowMs > 0 ? createTopicDelivery(config, io, redis, metrics, logger) : undefined;
+  const delivery = config.recoveryWindowMs > 0 ? createTopicDelivery(config, io, redis, metrics, logger, runId) : undefined;
   const broadcaster = delivery?.broadcaster ?? adapterBroadcaster(io);
   const presence = new NodePresence({
     io,

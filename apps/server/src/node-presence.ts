@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { KeptMembership, Membership, PresenceChange, PresenceStore, TopicCount, TopicUsers } from '@realtime/presence';
+import type { KeptMembership, Membership, NodeSilence, PresenceChange, PresenceStore, TopicCount, TopicUsers } from '@realtime/presence';
 import { CountAnnouncer } from './count-announcer.js';
 import { joinEventOf, leaveEventOf, onlineUsersEventOf, type RelayedEnvelope } from '@realtime/protocol';
 import { decodeIdentity, encodeIdentity, leaveEnvelope, onlineUsersEnvelope, type SenderIdentity } from './envelopes.js';
@@ -347,8 +347,9 @@ export class NodePresence {
         const swept = await store.restore(memberships);
         if (!this.registered) {
           logger.debug({ memberships: memberships.length }, 'registered in the presence store');
-          // A first restore can only sweep a predecessor's entries (a process restarted
-          // under the same node id before its liveness expired): those members left.
+          // A first restore sweeps only a predecessor's entries (a process restarted under the
+          // same node id before its liveness expired), and only without a grace: those members
+          // left. With a grace they stay counted, and reapDeadNodes removes what is left after it.
           if (swept.length > 0) {
             logger.info({ memberships: swept.length }, 'removed the memberships of a previous process with this node id');
             this.announceLeft(
@@ -407,9 +408,9 @@ export class NodePresence {
     }
   }
 
-  /** How long another node has not heartbeat (ms; Infinity when not registered); 0 when the store failed. */
-  async nodeSilenceMs(nodeId: string): Promise<number> {
-    return (await this.track('nodeSilence', () => this.options.store.nodeSilenceMs(nodeId))) ?? 0;
+  /** How long another node has not heartbeat, and which process holds its id; silent 0 ms (alive) when the store failed. */
+  async nodeSilence(nodeId: string): Promise<NodeSilence> {
+    return (await this.track('nodeSilence', () => this.options.store.nodeSilence(nodeId))) ?? { ms: 0, incarnation: undefined };
   }
 
   /** The node id this node's memberships are stored under. */

@@ -106,18 +106,26 @@ describe('liveness tells a stall of Redis from a death', () => {
     expect(reaps).toEqual([]);
   });
 
-  it('a node restarted under the same NODE_ID before its TTL ran out: the old process’s members leave, once, with exact counts', async () => {
-    const { redis, nodes, keyPrefix } = await cluster(FAST);
+  it('a node restarted under the same NODE_ID before its TTL ran out: the old process’s members stay counted for the grace, then leave, once, with exact counts', async () => {
+    const env = { ...FAST, PRESENCE_GRACE_MS: '3000' };
+    const { redis, nodes, keyPrefix } = await cluster(env);
     const [on1, on2, on3] = await populate(nodes);
     const survivors = [...on1!, ...on2!];
     const goneIds = on3!.map((m) => m.socket.id);
     const leaves = recordLeaves(survivors);
     const dying = nodes[2]!;
+    const killedAt = performance.now();
     dying.signal('SIGKILL');
     await dying.exited;
     // At once, well within the TTL, as Kubernetes restarts a container in the same pod.
-    const successor = await startServerProcess({ nodeId: dying.nodeId, redisUrl: redis.url, keyPrefix, env: FAST });
-    await expectCounts(survivors, 'c', 4, 10_000);
+    const successor = await startServerProcess({ nodeId: dying.nodeId, redisUrl: redis.url, keyPrefix, env });
+    // The successor serves at once, and the old process's members are still counted beside its own new one.
+    const fresh = member(await connectClient(successor.url));
+    expect(await join(fresh, 'c')).toBe(7);
+    await expectCounts(survivors, 'c', 7, 10_000);
+    // Not before the grace, counted from the successor's start (after the kill).
+    await expectCounts(survivors, 'c', 5, 15_000);
+    expect(performance.now() - killedAt).toBeGreaterThanOrEqual(3000);
     await expectCounts(survivors, 'c', 4, 10_000, 'r');
     await vi.waitFor(() =>
       leaves.forEach((seen) =>
@@ -126,9 +134,9 @@ describe('liveness tells a stall of Redis from a death', () => {
         ),
       ),
     );
-    // The successor serves: its own member is counted with the survivors.
-    const fresh = member(await connectClient(successor.url));
-    expect(await join(fresh, 'c')).toBe(5);
+    // The successor's own member stays, counted with the survivors.
+    const late = member(await connectClient(successor.url));
+    expect(await join(late, 'c')).toBe(6);
   });
 });
 

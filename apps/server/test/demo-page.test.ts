@@ -1,9 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findBinary } from '@realtime/local-cluster';
-import { registerTeardown, startCluster, startServerProcess, startTestRedis, uniqueKeyPrefix, type ServerProcess } from '@realtime/testing';
+import {
+  launchChromium,
+  registerTeardown,
+  startCluster,
+  startServerProcess,
+  startTestRedis,
+  uniqueKeyPrefix,
+  type ServerProcess,
+} from '@realtime/testing';
 import { loadConfig } from '../src/config.js';
 
 /**
@@ -12,23 +19,11 @@ import { loadConfig } from '../src/config.js';
  * other's joins and the live counts. A screenshot is saved for people to look at.
  */
 const SCREENSHOT = fileURLToPath(new URL('../../../.tmp/demo-page.png', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-sync',
-];
-
 let browser: Browser;
 let nodes: ServerProcess[];
 
 beforeAll(async () => {
-  const executablePath = findBinary('chromium') ?? findBinary('chromium-browser');
-  if (executablePath === undefined) throw new Error('chromium is not installed: `apt-get install chromium` (.ci/run does this on CI)');
-  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
-  registerTeardown(() => browser.close());
+  browser = await launchChromium();
   const redis = await startTestRedis();
   registerTeardown(() => redis.stop());
   nodes = await startCluster(2, { redisUrl: redis.url, keyPrefix: uniqueKeyPrefix('demo'), env: { DEMO_PAGE: 'true' } });

@@ -8,6 +8,7 @@ import {
   nextEvent,
   startCluster,
   startCuttableProxy,
+  startServerProcess,
   uniqueKeyPrefix,
 } from '@realtime/testing';
 import { metric } from './support/node-metrics.js';
@@ -84,5 +85,74 @@ describe.each(['standalone', 'sentinel', 'cluster'] as const)('kill -9 of a node
     const probe = await connectClient(nodes[1]!.url);
     expect(await emitWithAck(probe, 'join-channel', { data: { roomChannel: 'k' } })).toMatchObject({ ok: true, onlineUsers: CLIENTS + 3 });
     console.info(`kill -9 (${topology}): ${CLIENTS}/${CLIENTS} recovered ${Math.round(backMs)} ms after the kill, 0 lost, 0 leave/join`);
+  }, 60_000);
+});
+
+describe('kill -9 of a node restarted in place under the same NODE_ID (a container restarted in its pod), standalone Redis', () => {
+  it('its clients are recovered, on the restarted process and on another node, with every message once and no flap', async () => {
+    const keyPrefix = uniqueKeyPrefix('kill-restart');
+    const env = { ...(await redisEnv('standalone')), ...FAST, RATE_LIMIT_EVENTS_PER_SECOND: '0' };
+    const nodes = await startCluster(2, { keyPrefix, env });
+    // Half of the clients come back to the restarted process, half to the other node.
+    const toRestarted = await startCuttableProxy(nodes[0]!.port);
+    const toOther = await startCuttableProxy(nodes[0]!.port);
+    const reconnect = { reconnection: true, reconnectionDelayMs: { first: 100, max: 300 } } as const;
+    const clients = [
+      ...(await connectClients(toRestarted.url, CLIENTS / 2, reconnect)),
+      ...(await connectClients(toOther.url, CLIENTS / 2, reconnect)),
+    ];
+    const sender = await connectClient(nodes[1]!.url);
+    const watcher = await connectClient(nodes[1]!.url);
+    const last = clients.at(-1)!;
+    const lastJoinSeen = nextEvent<RelayedEnvelope>(watcher, 'join-channel', (e) => e.clientId === last.id);
+    for (const s of [sender, watcher, ...clients]) {
+      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'k' } })).toMatchObject({ ok: true });
+    }
+    await lastJoinSeen;
+    const flaps: string[] = [];
+    for (const event of ['leave-channel', 'join-channel']) watcher.on(event, (e: RelayedEnvelope) => flaps.push(`${event}:${e.clientId}`));
+    const seen = clients.map((c) => messagesOf(c, 'k'));
+    const sent: string[] = [];
+    const publish = async (label: string, n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const message = `${label}-${i}`;
+        expect(await emitWithAck(sender, 'k', { data: { roomChannel: 'k', message } })).toEqual({ ok: true });
+        sent.push(message);
+      }
+    };
+    await publish('before', 3);
+    await vi.waitFor(() => expect(seen.map((s) => s.length)).toEqual(clients.map(() => 3)));
+    const ids = clients.map((c) => c.id);
+    const back = clients.map((c) => new Promise<void>((resolve) => c.once('connect', () => resolve())));
+    toRestarted.block();
+    toOther.block();
+    nodes[0]!.signal('SIGKILL');
+    await nodes[0]!.exited;
+    // The same node id again, at once: well within the dead process's TTL (it still looks alive by its heartbeat).
+    const restarted = await startServerProcess({ nodeId: nodes[0]!.nodeId, keyPrefix, env });
+    const restartedAt = performance.now();
+    toRestarted.retarget(restarted.port);
+    toOther.retarget(nodes[1]!.port);
+    toRestarted.unblock();
+    toOther.unblock();
+    await publish('during', 5);
+    await Promise.all(back);
+    const backMs = performance.now() - restartedAt;
+    await publish('after', 3);
+    await vi.waitFor(() => expect(seen.map((s) => s.length)).toEqual(clients.map(() => sent.length)));
+    expect(clients.map((c) => c.recovered)).toEqual(clients.map(() => true));
+    expect(clients.map((c) => c.id)).toEqual(ids);
+    for (const got of seen) expect(got).toEqual(sent);
+    expect(await metric(restarted, 'realtime_recoveries_total{outcome="recovered"}')).toBe(CLIENTS / 2);
+    expect(await metric(nodes[1]!, 'realtime_recoveries_total{outcome="recovered"}')).toBe(CLIENTS / 2);
+    // Past the grace the restarted process keeps its predecessor's members for: every one was taken over, none reaped.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 5000 + 1500 - (performance.now() - restartedAt))));
+    expect(await metric(restarted, 'realtime_reaped_memberships_total')).toBe(0);
+    expect(flaps).toEqual([]);
+    const probe = await connectClient(restarted.url);
+    expect(await emitWithAck(probe, 'join-channel', { data: { roomChannel: 'k' } })).toMatchObject({ ok: true, onlineUsers: CLIENTS + 3 });
+    console.info(
+      `kill -9 and restart under the same NODE_ID: ${CLIENTS}/${CLIENTS} recovered ${Math.round(backMs)} ms after the restart, 0 lost, 0 leave/join`,
+    );
   }, 60_000);
 });

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { InvalidCursorError, decodeCursor, encodeCursor } from './listing-cursor.js';
 import type {
   CountListener,
   KeptMembership,
   LivenessState,
+  NodeSilence,
   MemberEntry,
   Membership,
   Page,
@@ -45,6 +47,8 @@ export class MemoryPresenceBackend {
   readonly nodeIndex = new Map<string, Set<string>>();
   /** nodeId → liveness deadline (ms since epoch) */
   readonly liveUntil = new Map<string, number>();
+  /** nodeId → the incarnation registered under it (as long as the node is) */
+  readonly incarnations = new Map<string, string>();
   /** When any node last heartbeat, and when the current unbroken run of heartbeats began (see heartbeat.lua). */
   lastBeatAt: number | undefined;
   servedSince: number | undefined;
@@ -140,6 +144,7 @@ export class MemoryPresenceBackend {
     this.users.clear();
     this.nodeIndex.clear();
     this.liveUntil.clear();
+    this.incarnations.clear();
     this.lastBeatAt = undefined;
     this.servedSince = undefined;
     this.versions.clear();
@@ -155,18 +160,25 @@ export interface MemoryPresenceStoreOptions {
   nodeTtlMs?: number;
   /** How long a dead node's members stay counted before they are reaped (PRESENCE_GRACE_MS). Default 0. */
   memberGraceMs?: number;
+  /** This process's id among the processes that run under `nodeId`. Default: 12 random hex digits. */
+  incarnation?: string;
 }
 
 /** In-process presence, for a single node without Redis and for tests. */
 export class MemoryPresenceStore implements PresenceStore {
   readonly nodeId: string;
+  readonly incarnation: string;
   readonly backend: MemoryPresenceBackend;
   private readonly nodeTtlMs: number;
   private readonly memberGraceMs: number;
   private readonly ownListeners = new Set<CountListener>();
+  private restores = 0;
+  /** A predecessor's index entries under this node id, kept for the grace, and when they are reaped. */
+  private predecessor: { entries: Set<string>; reapAt: number } | undefined;
 
   constructor(options: MemoryPresenceStoreOptions) {
     this.nodeId = options.nodeId;
+    this.incarnation = options.incarnation ?? randomBytes(6).toString('hex');
     this.backend = options.backend ?? new MemoryPresenceBackend();
     this.nodeTtlMs = options.nodeTtlMs ?? 5000;
     this.memberGraceMs = options.memberGraceMs ?? 0;
@@ -174,7 +186,7 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async add(topic: string, connectionId: string, meta: string, userId?: string): Promise<PresenceChange> {
     const added = this.backend.putMember(topic, this.nodeId + SEP + connectionId, meta, userId);
-    this.index().add(connectionId + SEP + topic);
+    this.own(connectionId + SEP + topic);
     if (!added) {
       const count = this.backend.topics.get(topic)?.size ?? 0;
       return { topic, count, version: this.backend.currentVersion(topic), changed: false };
@@ -191,6 +203,7 @@ export class MemoryPresenceStore implements PresenceStore {
   async removeMany(connectionId: string, topics: readonly string[]): Promise<PresenceChange[]> {
     const removed = topics.map((topic) => {
       this.backend.nodeIndex.get(this.nodeId)?.delete(connectionId + SEP + topic);
+      this.predecessor?.entries.delete(connectionId + SEP + topic);
       return this.backend.deleteMember(topic, this.nodeId + SEP + connectionId) !== undefined;
     });
     const fresh = new Map(this.backend.announce(topics.filter((_, i) => removed[i])).map((c) => [c.topic, c]));
@@ -207,7 +220,7 @@ export class MemoryPresenceStore implements PresenceStore {
   async move(topic: string, connectionId: string, fromNodeId: string, meta: string, userId?: string): Promise<PresenceChange> {
     const moved = fromNodeId !== this.nodeId && this.backend.deleteMember(topic, fromNodeId + SEP + connectionId) !== undefined;
     const added = this.backend.putMember(topic, this.nodeId + SEP + connectionId, meta, userId);
-    this.index().add(connectionId + SEP + topic);
+    this.own(connectionId + SEP + topic);
     // Moved onto an entry that was there too (never written so): one fewer, announced.
     if ((added && !moved) || (moved && !added)) {
       const [fresh] = this.backend.announce([topic]);
@@ -288,11 +301,23 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async restore(memberships: readonly Membership[]): Promise<Membership[]> {
     this.backend.liveUntil.set(this.nodeId, this.backend.now() + this.nodeTtlMs);
+    const previous = this.backend.incarnations.get(this.nodeId);
+    this.backend.incarnations.set(this.nodeId, this.incarnation);
+    // On a first restore, what the index holds is a predecessor's (a process that ran under this node id): a dead node's, kept for the grace.
+    if (
+      this.restores++ === 0 &&
+      previous !== undefined &&
+      previous !== this.incarnation &&
+      this.memberGraceMs > 0 &&
+      this.index().size > 0
+    ) {
+      this.predecessor = { entries: new Set(this.index()), reapAt: this.backend.now() + this.memberGraceMs };
+    }
     const wanted = new Set(memberships.map((m) => m.connectionId + SEP + m.topic));
     const changed: string[] = [];
     const swept: Membership[] = [];
     for (const entry of this.index()) {
-      if (wanted.has(entry)) continue;
+      if (wanted.has(entry) || this.predecessor?.entries.has(entry)) continue;
       const [connectionId, topic] = splitOnce(entry);
       const meta = this.backend.deleteMember(topic, this.nodeId + SEP + connectionId);
       if (meta !== undefined) {
@@ -303,29 +328,44 @@ export class MemoryPresenceStore implements PresenceStore {
     }
     for (const m of memberships) {
       if (this.backend.putMember(m.topic, this.nodeId + SEP + m.connectionId, m.meta, m.userId)) changed.push(m.topic);
-      this.index().add(m.connectionId + SEP + m.topic);
+      this.own(m.connectionId + SEP + m.topic);
     }
     this.backend.announce(changed);
     return swept;
   }
 
-  async nodeSilenceMs(nodeId: string): Promise<number> {
+  async nodeSilence(nodeId: string): Promise<NodeSilence> {
     const until = this.backend.liveUntil.get(nodeId);
-    return until === undefined ? Number.POSITIVE_INFINITY : Math.max(0, this.backend.now() - (until - this.nodeTtlMs));
+    if (until === undefined) return { ms: Number.POSITIVE_INFINITY, incarnation: undefined };
+    return { ms: Math.max(0, this.backend.now() - (until - this.nodeTtlMs)), incarnation: this.backend.incarnations.get(nodeId) };
   }
 
   async reapDeadNodes(): Promise<ReapResult> {
     const now = this.backend.now();
     const since = this.backend.servedSince;
-    if (since === undefined || now - since < this.nodeTtlMs) return { removed: [], counts: [] };
-    const dead = [...this.backend.nodeIndex.keys()].filter(
-      (nodeId) => nodeId !== this.nodeId && (this.backend.liveUntil.get(nodeId) ?? 0) + this.memberGraceMs <= now,
-    );
-    return this.removeNodes(dead);
+    const dead =
+      since === undefined || now - since < this.nodeTtlMs
+        ? []
+        : [...this.backend.nodeIndex.keys()].filter(
+            (nodeId) => nodeId !== this.nodeId && (this.backend.liveUntil.get(nodeId) ?? 0) + this.memberGraceMs <= now,
+          );
+    const removed = this.removeNodes(dead);
+    if (this.predecessor !== undefined && now >= this.predecessor.reapAt) {
+      // The grace of a predecessor's connections has passed: what was not taken over meanwhile left.
+      for (const entry of this.predecessor.entries) {
+        const [connectionId, topic] = splitOnce(entry);
+        const meta = this.backend.deleteMember(topic, this.nodeId + SEP + connectionId);
+        if (meta !== undefined) removed.push({ nodeId: this.nodeId, connectionId, topic, meta });
+        this.index().delete(entry);
+      }
+      this.predecessor = undefined;
+    }
+    return { removed, counts: this.backend.announce(removed.map((m) => m.topic)) };
   }
 
   async deregister(keep: readonly KeptMembership[] = []): Promise<TopicCount[]> {
-    if (keep.length === 0) return this.removeNodes([this.nodeId]).counts;
+    this.predecessor = undefined;
+    if (keep.length === 0) return this.backend.announce(this.removeNodes([this.nodeId]).map((m) => m.topic));
     const kept = new Set(keep.map((m) => m.connectionId + SEP + m.topic));
     const removed: string[] = [];
     for (const entry of [...this.index()]) {
@@ -353,7 +393,14 @@ export class MemoryPresenceStore implements PresenceStore {
     return index;
   }
 
-  private removeNodes(nodeIds: readonly string[]): ReapResult {
+  /** An entry this process wrote: no longer a predecessor's. */
+  private own(entry: string): void {
+    this.index().add(entry);
+    this.predecessor?.entries.delete(entry);
+  }
+
+  /** Removes every membership of `nodeIds` and forgets the nodes; announces nothing (the caller does, once). */
+  private removeNodes(nodeIds: readonly string[]): ReapedMembership[] {
     const removed: ReapedMembership[] = [];
     for (const nodeId of nodeIds) {
       for (const entry of this.backend.nodeIndex.get(nodeId) ?? []) {
@@ -363,8 +410,9 @@ export class MemoryPresenceStore implements PresenceStore {
       }
       this.backend.nodeIndex.delete(nodeId);
       this.backend.liveUntil.delete(nodeId);
+      this.backend.incarnations.delete(nodeId);
     }
-    return { removed, counts: this.backend.announce(removed.map((m) => m.topic)) };
+    return removed;
   }
 }
 

@@ -33,6 +33,8 @@ export interface PresenceKeys {
   readonly clock: string;
   /** Hash nodeId → `<reaperIncarnation>\x1f<lease end ms>`: who is reaping that node. */
   readonly reaping: string;
+  /** Hash nodeId → incarnation: the process that holds the node id now (kept while the node is registered). */
+  readonly incarnations: string;
   /** Every count channel starts with this (and nothing else does): lets a metric sort inbound traffic. */
   readonly countChannelPrefix: string;
 }
@@ -49,6 +51,7 @@ export function presenceKeys(prefix: string): PresenceKeys {
     nodes: `${global}nodes`,
     clock: `${global}clock`,
     reaping: `${global}reaping`,
+    incarnations: `${global}incarnations`,
     countChannelPrefix: `${prefix}{t:`,
   };
 }

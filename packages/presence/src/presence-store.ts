@@ -61,6 +61,14 @@ export interface ReapResult {
 
 export type LivenessState = 'alive' | 'lost';
 
+/** What the store knows of a node's liveness. */
+export interface NodeSilence {
+  /** Milliseconds since the node's last heartbeat; Infinity when it is not registered (never was, deregistered or reaped). */
+  ms: number;
+  /** The process registered under the node id (its store's `incarnation`); undefined when none is. */
+  incarnation: string | undefined;
+}
+
 /** One member of a topic, as `members` lists it. */
 export interface MemberEntry {
   nodeId: string;
@@ -81,6 +89,8 @@ export type CountListener = (counts: readonly TopicCount[]) => void;
 
 export interface PresenceStore {
   readonly nodeId: string;
+  /** This process's own id among every process that ever ran under `nodeId`. */
+  readonly incarnation: string;
 
   /**
    * Adds a connection of this node to a topic. Idempotent. `userId` is the
@@ -158,23 +168,30 @@ export interface PresenceStore {
 
   /**
    * Makes the store's view of this node equal to `memberships` (a snapshot of
-   * the node's local state) and marks the node alive. Counts that change are
-   * published as usual. Resolves with the entries it removed: this node's
-   * that the snapshot lacks (on a process's first restore, those of a
-   * predecessor that ran under the same node id).
+   * the node's local state), marks the node alive and registers this
+   * process as the node id's incarnation. Counts that change are published
+   * as usual. Resolves with the entries it removed: this node's that the
+   * snapshot lacks. A predecessor that ran under the same node id (a
+   * process restarted in place: a container restarted in its pod) is a dead
+   * node like any other: its entries stay, counted, for the member grace,
+   * and `reapDeadNodes` removes what is left of them once it has passed
+   * (with no grace, this restore removes them at once).
    */
   restore(memberships: readonly Membership[]): Promise<Membership[]>;
 
   /**
-   * How long `nodeId` has not heartbeat, in ms (Infinity when it is not
-   * registered: never was, deregistered or reaped). Past the store's TTL the
-   * node is dead, or cut off. One O(1) read.
+   * How long `nodeId` has not heartbeat, and which process holds it. Past
+   * the store's TTL the node is dead, or cut off; another incarnation than
+   * the one a caller knew means that process is dead (its node id runs
+   * again). One O(1) read.
    */
-  nodeSilenceMs(nodeId: string): Promise<number>;
+  nodeSilence(nodeId: string): Promise<NodeSilence>;
 
   /**
    * Removes, atomically per dead node, the memberships of nodes whose
-   * liveness expired more than the store's member grace ago.
+   * liveness expired more than the store's member grace ago, and (on the
+   * store of the process that replaced it) what a predecessor under this
+   * node id left, once the grace has passed since this process registered.
    */
   reapDeadNodes(): Promise<ReapResult>;
 

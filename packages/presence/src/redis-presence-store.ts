@@ -4,6 +4,7 @@ import type {
   CountListener,
   LivenessState,
   MemberEntry,
+  NodeSilence,
   KeptMembership,
   Membership,
   Page,
@@ -56,6 +57,11 @@ export interface RedisPresenceStoreOptions {
    * meanwhile never leave. Default 0: reaped once its TTL has passed.
    */
   memberGraceMs?: number;
+  /**
+   * This process's id among the processes that run under `nodeId`: unique
+   * per process, `[A-Za-z0-9_-]` only. Default: 12 random hex digits.
+   */
+  incarnation?: string;
 }
 
 /** SCAN/HSCAN calls one listing call makes at most: its cost is bounded, a sparse walk goes on in the cursor. */
@@ -88,16 +94,20 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly sweepChunkSize: number;
   private readonly memberGraceMs: number;
   private readonly listeners = new Set<CountListener>();
+  readonly incarnation: string;
   /**
-   * Written with each membership; a restore moves to a new one to find stale
-   * entries. Unique to this process (`<incarnation>.<n>`): a process
-   * restarted under the same node id, while its predecessor is still
-   * registered, sweeps the predecessor's entries on its first restore
-   * instead of taking them for its own.
+   * Written with each membership (`<incarnation>.<n>`); a restore moves to a
+   * new one to find stale entries. A process restarted under the same node
+   * id, while its predecessor is still registered, tells the predecessor's
+   * entries apart by their incarnation instead of taking them for its own.
    */
-  private readonly incarnation = randomBytes(6).toString('hex');
   private restores = 0;
-  private generation = `${this.incarnation}.0`;
+  private generation: string;
+  /**
+   * While a predecessor's entries are kept for the grace (set by the first
+   * restore that found some): when `reapDeadNodes` removes what is left.
+   */
+  private predecessorReapAt: number | undefined;
   /** topic → this node's connections in it, as this store was told: what the count subscriptions follow. */
   private readonly local = new Map<string, Set<string>>();
   private readonly subscriptions: ShardedSubscriptions;
@@ -123,6 +133,8 @@ export class RedisPresenceStore implements PresenceStore {
     this.restoreChunkSize = options.restoreChunkSize ?? 1000;
     this.sweepChunkSize = options.sweepChunkSize ?? 500;
     this.memberGraceMs = options.memberGraceMs ?? 0;
+    this.incarnation = options.incarnation ?? randomBytes(6).toString('hex');
+    this.generation = `${this.incarnation}.0`;
     this.subscriptions = new ShardedSubscriptions(this.subscriber, (topic) => this.keys.topic(topic).counts);
   }
 
@@ -370,7 +382,7 @@ export class RedisPresenceStore implements PresenceStore {
     const gen = `${this.incarnation}.${this.restores}`;
     this.generation = gen;
     // Registered first, so nobody starts reaping this node while the snapshot is on its way.
-    await this.redis.presenceRegister(this.keys.nodes, this.nodeId);
+    await this.redis.presenceRegister(this.keys.nodes, this.keys.incarnations, this.nodeId, this.incarnation);
     const perTopic = new Map<string, Membership[]>();
     for (const m of memberships) {
       let list = perTopic.get(m.topic);
@@ -408,14 +420,22 @@ export class RedisPresenceStore implements PresenceStore {
       }
     }
     await Promise.all(calls);
-    // What the index holds from an older generation is gone from this node: sweep it.
-    const { removed } = await this.sweep(this.nodeId, (entryGen) => entryGen === gen);
+    // What the index holds from an older generation of this process is gone from this node: sweep it.
+    // A predecessor's entries are a dead node's: kept for the grace (reapDeadNodes removes them).
+    const own = `${this.incarnation}.`;
+    const firstRestore = this.restores === 1;
+    const { removed } = await this.sweep(this.nodeId, (entryGen) => {
+      if (entryGen === gen) return true;
+      if (this.memberGraceMs === 0 || entryGen.startsWith(own)) return false;
+      if (firstRestore) this.predecessorReapAt ??= performance.now() + this.memberGraceMs;
+      return this.predecessorReapAt !== undefined;
+    });
     return removed.map(({ connectionId, topic, meta }) => ({ connectionId, topic, meta }));
   }
 
-  async nodeSilenceMs(nodeId: string): Promise<number> {
-    const ms = await this.redis.presenceNodeSilence(this.keys.nodes, nodeId);
-    return ms < 0 ? Number.POSITIVE_INFINITY : ms;
+  async nodeSilence(nodeId: string): Promise<NodeSilence> {
+    const [ms, incarnation] = await this.redis.presenceNodeSilence(this.keys.nodes, this.keys.incarnations, nodeId);
+    return { ms: ms < 0 ? Number.POSITIVE_INFINITY : ms, incarnation: incarnation === '' ? undefined : incarnation };
   }
 
   async reapDeadNodes(): Promise<ReapResult> {
@@ -437,7 +457,23 @@ export class RedisPresenceStore implements PresenceStore {
       const result = await this.sweep(node, () => false);
       removed.push(...result.removed);
       for (const [topic, count] of result.counts) counts.set(topic, count);
-      await this.redis.presenceReapFinish(this.keys.nodes, this.keys.reaping, node, this.nodeTtlMs, this.incarnation, 0);
+      await this.redis.presenceReapFinish(
+        this.keys.nodes,
+        this.keys.reaping,
+        this.keys.incarnations,
+        node,
+        this.nodeTtlMs,
+        this.incarnation,
+        0,
+      );
+    }
+    if (this.predecessorReapAt !== undefined && performance.now() >= this.predecessorReapAt) {
+      // The grace of a predecessor's connections has passed: what was not taken over meanwhile left.
+      this.predecessorReapAt = undefined;
+      const own = `${this.incarnation}.`;
+      const result = await this.sweep(this.nodeId, (entryGen) => entryGen.startsWith(own));
+      removed.push(...result.removed);
+      for (const [topic, count] of result.counts) counts.set(topic, count);
     }
     return { removed, counts: [...counts.values()] };
   }
@@ -449,6 +485,7 @@ export class RedisPresenceStore implements PresenceStore {
     await this.redis.presenceReapFinish(
       this.keys.nodes,
       this.keys.reaping,
+      this.keys.incarnations,
       this.nodeId,
       this.nodeTtlMs,
       this.incarnation,

@@ -15,10 +15,10 @@ const SCRIPTS = {
   presenceIndexApply: { file: 'index-apply', keys: 1 },
   presenceIndexPrune: { file: 'index-prune', keys: 1 },
   presenceHeartbeat: { file: 'heartbeat', keys: 2 },
-  presenceRegister: { file: 'register', keys: 1 },
-  presenceNodeSilence: { file: 'node-silence', keys: 1 },
+  presenceRegister: { file: 'register', keys: 2 },
+  presenceNodeSilence: { file: 'node-silence', keys: 2 },
   presenceReapCandidates: { file: 'reap-candidates', keys: 3 },
-  presenceReapFinish: { file: 'reap-finish', keys: 2 },
+  presenceReapFinish: { file: 'reap-finish', keys: 3 },
 } as const;
 
 function readScript(name: string): string {
@@ -41,10 +41,11 @@ export interface PresenceCommands {
   presenceIndexApply(index: string, ...argv: ScriptArg[]): Promise<number>;
   presenceIndexPrune(index: string, ...argv: ScriptArg[]): Promise<number>;
   presenceHeartbeat(nodes: string, clock: string, ...argv: ScriptArg[]): Promise<number>;
-  presenceRegister(nodes: string, nodeId: string): Promise<number>;
-  presenceNodeSilence(nodes: string, nodeId: string): Promise<number>;
+  presenceRegister(nodes: string, incarnations: string, nodeId: string, incarnation: string): Promise<number>;
+  /** → [ms since the last heartbeat or -1, incarnation or ''] */
+  presenceNodeSilence(nodes: string, incarnations: string, nodeId: string): Promise<[number, string]>;
   presenceReapCandidates(nodes: string, clock: string, reaping: string, ...argv: ScriptArg[]): Promise<string[]>;
-  presenceReapFinish(nodes: string, reaping: string, ...argv: ScriptArg[]): Promise<number>;
+  presenceReapFinish(nodes: string, reaping: string, incarnations: string, ...argv: ScriptArg[]): Promise<number>;
 }
 
 /** A standalone (or Sentinel-managed) connection, or a Redis Cluster client. */

@@ -547,19 +547,71 @@ export function describePresenceStore(name: string, setup: () => Promise<Presenc
       expect((await survivor.count('chan')).count).toBe(1);
     });
 
-    it('tells how long a node has been silent: since its last heartbeat, or forever when it is not registered', async () => {
+    it('tells how long a node has been silent, since its last heartbeat or forever when unregistered, and which process holds its id', async () => {
       const fixture = await setup();
       const quiet = await fixture.store('node-quiet', { nodeTtlMs: 300 });
       const asker = await fixture.store('node-asker', { nodeTtlMs: 300 });
       const leaving = await fixture.store('node-leaving', { nodeTtlMs: 300 });
-      expect(await asker.nodeSilenceMs('node-quiet')).toBeLessThan(300);
-      expect(await asker.nodeSilenceMs('node-never')).toBe(Number.POSITIVE_INFINITY);
+      expect(await asker.nodeSilence('node-quiet')).toEqual({ ms: expect.any(Number), incarnation: quiet.incarnation });
+      expect((await asker.nodeSilence('node-quiet')).ms).toBeLessThan(300);
+      expect(await asker.nodeSilence('node-never')).toEqual({ ms: Number.POSITIVE_INFINITY, incarnation: undefined });
       await leaving.deregister();
-      expect(await asker.nodeSilenceMs('node-leaving')).toBe(Number.POSITIVE_INFINITY);
-      await vi.waitFor(async () => expect(await asker.nodeSilenceMs('node-quiet')).toBeGreaterThan(300), { timeout: 5000, interval: 50 });
+      expect(await asker.nodeSilence('node-leaving')).toEqual({ ms: Number.POSITIVE_INFINITY, incarnation: undefined });
+      await vi.waitFor(async () => expect((await asker.nodeSilence('node-quiet')).ms).toBeGreaterThan(300), {
+        timeout: 5000,
+        interval: 50,
+      });
       expect(await quiet.heartbeat()).toBe('lost');
       await quiet.restore([]);
-      expect(await asker.nodeSilenceMs('node-quiet')).toBeLessThan(300);
+      expect((await asker.nodeSilence('node-quiet')).ms).toBeLessThan(300);
+      // Another process under the same id (restarted in place) holds it from its first restore on.
+      const successor = await fixture.store('node-quiet', { nodeTtlMs: 300 });
+      expect(successor.incarnation).not.toBe(quiet.incarnation);
+      expect((await asker.nodeSilence('node-quiet')).incarnation).toBe(successor.incarnation);
+    });
+
+    it("a process restarted under the same node id keeps its predecessor's members for the grace, then reaps, once, those not taken over", async () => {
+      const fixture = await setup();
+      // A TTL that a loaded machine's slow loop iteration cannot outrun (the successor must stay alive).
+      const options = { nodeTtlMs: 1000, memberGraceMs: 1500 };
+      const killed = await fixture.store('node-x', options);
+      const other = await fixture.store('node-other', options);
+      await killed.add('chan', 'gone', '{"who":"gone"}');
+      await killed.add('chan', 'elsewhere', '{}');
+      await killed.add('chan', 'back', '{}');
+      const startedAt = performance.now();
+      const successor = await fixture.store('node-x', options);
+      // Still counted, and nothing reaped yet: by the successor, or by another node (node-x heartbeats).
+      expect((await successor.count('chan')).count).toBe(3);
+      expect((await successor.reapDeadNodes()).removed).toEqual([]);
+      expect((await other.reapDeadNodes()).removed).toEqual([]);
+      // Recovered meanwhile: on another node, and on the restarted one itself.
+      expect(await other.move('chan', 'elsewhere', 'node-x', '{}')).toMatchObject({ changed: false, count: 3 });
+      expect(await successor.move('chan', 'back', 'node-x', '{"who":"back"}')).toMatchObject({ changed: false, count: 3 });
+
+      const reaped = await reapUntilRemoved(successor, 8000);
+      expect(performance.now() - startedAt).toBeGreaterThanOrEqual(1500);
+      expect(reaped.removed.map((m) => [m.nodeId, m.connectionId, m.topic, m.meta])).toEqual([
+        ['node-x', 'gone', 'chan', '{"who":"gone"}'],
+      ]);
+      expect(reaped.counts.map((c) => [c.topic, c.count])).toEqual([['chan', 2]]);
+      expect((await successor.reapDeadNodes()).removed).toEqual([]);
+      expect((await other.count('chan')).count).toBe(2);
+      const members = await other.members('chan', 10);
+      expect(members.items.map((m) => [m.nodeId, m.connectionId]).sort()).toEqual([
+        ['node-other', 'elsewhere'],
+        ['node-x', 'back'],
+      ]);
+    });
+
+    it("without a grace, a process restarted under the same node id removes its predecessor's members on its first restore", async () => {
+      const fixture = await setup();
+      const killed = await fixture.store('node-x');
+      await killed.add('chan', 'gone', '{"who":"gone"}');
+      // The fixture restores the successor, empty: the predecessor's member is gone at once.
+      const successor = await fixture.store('node-x');
+      expect((await successor.count('chan')).count).toBe(0);
+      expect((await successor.users('chan')).users).toBe(0);
     });
 
     it('deregister keeps the members it is told to keep, and survivors reap them once the grace has passed', async () => {

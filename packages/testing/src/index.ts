@@ -13,3 +13,4 @@ export * from './poll-until.js';
 export * from './cuttable-proxy.js';
 export * from './nginx-process.js';
 export * from './channel-traffic.js';
+export * from './chromium.js';

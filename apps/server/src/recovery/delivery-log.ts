@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Position } from '@realtime/presence';
 
 /** One topic event this node delivered: its node-wide sequence number and its place in the topic's history. */
@@ -18,6 +17,8 @@ interface TopicLog {
 }
 
 export interface DeliveryLogOptions {
+  /** This node run's id (the offset tokens' prefix, the run journal's key): unique per process, `[A-Za-z0-9_-]` only. */
+  runId: string;
   /** Entries kept per topic (RECOVERY_MAX_MESSAGES_PER_TOPIC + 1: more behind, and the history would refuse anyway). */
   maxEntriesPerTopic: number;
   /** Entries older than this are dropped (see `retainMsFor`). */
@@ -59,13 +60,14 @@ export function retainMsFor(pingIntervalMs: number, pingTimeoutMs: number): numb
  */
 export class DeliveryLog {
   /** This run's id: tokens of another run (another node, or this one restarted) mean nothing here. */
-  readonly runId = randomBytes(6).toString('base64url');
+  readonly runId: string;
   private q = 0;
   private readonly topics = new Map<string, TopicLog>();
   private readonly now: () => number;
 
   constructor(private readonly options: DeliveryLogOptions) {
     this.now = options.now ?? Date.now;
+    this.runId = options.runId;
   }
 
   /** The last sequence number handed out. */

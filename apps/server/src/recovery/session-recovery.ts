@@ -197,10 +197,11 @@ export function sessionRecovery(options: SessionRecoveryOptions) {
     for (;;) {
       const saved = await sessions.take(pid);
       if (saved !== undefined) return saved;
-      const silenceMs = await options.presence.nodeSilenceMs(live.node);
-      if (silenceMs > options.nodeTtlMs) break;
+      const silence = await options.presence.nodeSilence(live.node);
+      // Silent past the TTL, or its node id now held by another process (restarted in place): the run is dead.
+      if (silence.ms > options.nodeTtlMs || (silence.incarnation !== undefined && silence.incarnation !== token.runId)) break;
       // Heartbeat since the wait began: alive.
-      if (silenceMs + 250 < Date.now() - began) heartbeatSeen = true;
+      if (silence.ms + 250 < Date.now() - began) heartbeatSeen = true;
       if ((heartbeatSeen && Date.now() - began > 2000) || Date.now() - began > options.killedNodeWaitMs) {
         await killed.putBack(token.runId, pid, live);
         return undefined;

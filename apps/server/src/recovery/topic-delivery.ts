@@ -49,6 +49,7 @@ export function createTopicDelivery(
   redis: RedisConnections | undefined,
   metrics: Metrics,
   logger: Logger,
+  runId: string,
 ): TopicDelivery {
   const keys = historyKeys(config.redisKeyPrefix);
   const limits = { maxMessagesPerTopic: config.recoveryMaxMessagesPerTopic, windowMs: config.recoveryWindowMs };
@@ -63,6 +64,7 @@ export function createTopicDelivery(
   /** Deliveries waiting for their journal write, with the connections they must skip. */
   const queued = new Set<Waiting>();
   const log = new DeliveryLog({
+    runId,
     maxEntriesPerTopic: config.recoveryMaxMessagesPerTopic + 1,
     retainMs,
     onRecord: (q, topic, position) => journaled.journal?.record(q, topic, position),
