@@ -31,6 +31,38 @@ function messagesOf(socket: Socket, channel: string): string[] {
   return seen;
 }
 
+/**
+ * Everyone joins channel `k`, then the watcher starts recording flaps
+ * (`leave-channel`/`join-channel`, as `event:clientId`). Join events travel
+ * after the acks: the watcher has seen the last one before anything is recorded.
+ */
+async function joinAllAndWatch(sender: Socket, watcher: Socket, clients: readonly Socket[]): Promise<string[]> {
+  const last = clients.at(-1)!;
+  const lastJoinSeen = nextEvent<RelayedEnvelope>(watcher, 'join-channel', (e) => e.clientId === last.id);
+  for (const s of [sender, watcher, ...clients]) {
+    expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'k' } })).toMatchObject({ ok: true });
+  }
+  await lastJoinSeen;
+  const flaps: string[] = [];
+  for (const event of ['leave-channel', 'join-channel']) watcher.on(event, (e: RelayedEnvelope) => flaps.push(`${event}:${e.clientId}`));
+  return flaps;
+}
+
+/** Sends `<label>-<i>` to `k`, each acknowledged before the next; `sent` lists them in order. */
+function publisher(sender: Socket): { sent: string[]; publish: (label: string, n: number) => Promise<void> } {
+  const sent: string[] = [];
+  return {
+    sent,
+    publish: async (label, n) => {
+      for (let i = 0; i < n; i++) {
+        const message = `${label}-${i}`;
+        expect(await emitWithAck(sender, 'k', { data: { roomChannel: 'k', message } })).toEqual({ ok: true });
+        sent.push(message);
+      }
+    },
+  };
+}
+
 describe.each(['standalone', 'sentinel', 'cluster'] as const)('kill -9 of a node, %s Redis', (topology) => {
   it('its clients are recovered through another node from its run journal: same ids, every message once, no flap', async () => {
     const nodes = await startCluster(3, {
@@ -41,24 +73,9 @@ describe.each(['standalone', 'sentinel', 'cluster'] as const)('kill -9 of a node
     const clients = await connectClients(proxy.url, CLIENTS, { reconnection: true, reconnectionDelayMs: { first: 100, max: 300 } });
     const sender = await connectClient(nodes[2]!.url);
     const watcher = await connectClient(nodes[1]!.url);
-    // Join events travel after the acks: the watcher has seen the last one before anything is counted.
-    const last = clients.at(-1)!;
-    const lastJoinSeen = nextEvent<RelayedEnvelope>(watcher, 'join-channel', (e) => e.clientId === last.id);
-    for (const s of [sender, watcher, ...clients]) {
-      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'k' } })).toMatchObject({ ok: true });
-    }
-    await lastJoinSeen;
-    const flaps: string[] = [];
-    for (const event of ['leave-channel', 'join-channel']) watcher.on(event, (e: RelayedEnvelope) => flaps.push(`${event}:${e.clientId}`));
+    const flaps = await joinAllAndWatch(sender, watcher, clients);
     const seen = clients.map((c) => messagesOf(c, 'k'));
-    const sent: string[] = [];
-    const publish = async (label: string, n: number): Promise<void> => {
-      for (let i = 0; i < n; i++) {
-        const message = `${label}-${i}`;
-        expect(await emitWithAck(sender, 'k', { data: { roomChannel: 'k', message } })).toEqual({ ok: true });
-        sent.push(message);
-      }
-    };
+    const { sent, publish } = publisher(sender);
     await publish('before', 5);
     await vi.waitFor(() => expect(seen.map((s) => s.length)).toEqual(clients.map(() => 5)));
     const ids = clients.map((c) => c.id);
@@ -103,23 +120,9 @@ describe('kill -9 of a node restarted in place under the same NODE_ID (a contain
     ];
     const sender = await connectClient(nodes[1]!.url);
     const watcher = await connectClient(nodes[1]!.url);
-    const last = clients.at(-1)!;
-    const lastJoinSeen = nextEvent<RelayedEnvelope>(watcher, 'join-channel', (e) => e.clientId === last.id);
-    for (const s of [sender, watcher, ...clients]) {
-      expect(await emitWithAck(s, 'join-channel', { data: { roomChannel: 'k' } })).toMatchObject({ ok: true });
-    }
-    await lastJoinSeen;
-    const flaps: string[] = [];
-    for (const event of ['leave-channel', 'join-channel']) watcher.on(event, (e: RelayedEnvelope) => flaps.push(`${event}:${e.clientId}`));
+    const flaps = await joinAllAndWatch(sender, watcher, clients);
     const seen = clients.map((c) => messagesOf(c, 'k'));
-    const sent: string[] = [];
-    const publish = async (label: string, n: number): Promise<void> => {
-      for (let i = 0; i < n; i++) {
-        const message = `${label}-${i}`;
-        expect(await emitWithAck(sender, 'k', { data: { roomChannel: 'k', message } })).toEqual({ ok: true });
-        sent.push(message);
-      }
-    };
+    const { sent, publish } = publisher(sender);
     await publish('before', 3);
     await vi.waitFor(() => expect(seen.map((s) => s.length)).toEqual(clients.map(() => 3)));
     const ids = clients.map((c) => c.id);
