@@ -5,11 +5,22 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { LB_CONFIG, REPO_ROOT, requireBinary } from '@realtime/local-cluster';
-import { registerTeardown, spawnProcess, startRedisProcess } from '@realtime/testing';
+import { freePort, registerTeardown, spawnProcess, startRedisProcess, type RedisProcess } from '@realtime/testing';
 import { loadConfig } from '../../apps/server/src/index.js';
 import { startTestNode } from '../../apps/server/test/support/start-test-node.js';
 import { argsOf, haproxyTimeMs, onlyArgs, parseHaproxyFile, section, type Section } from './support/haproxy-config.js';
 import { serverEnvNames } from './support/server-settings.js';
+
+/** A redis-server with `args` and its cluster bus on a free port; again on other ports when one was taken before the bind. */
+async function startClusterNodeProcess(args: readonly string[]): Promise<RedisProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisProcess({ extraArgs: [...args, '--cluster-port', String(await freePort())] });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
+}
 
 /**
  * docker-compose.yml, checked as far as a machine without a Docker engine
@@ -324,7 +335,8 @@ describe('docker-compose.cluster.yml (Redis Cluster over docker-compose.yml)', (
       const data = join(dir, name);
       mkdirSync(data);
       // The node's own command (which redis-server must accept), on a free loopback port, nodes.conf in a directory of its own.
-      const server = await startRedisProcess({ extraArgs: [...redisServerArgv(layered[name]!), '--dir', data] });
+      // Its cluster bus on a free port too: here port + 10000 (the default, alone in a container) may be taken.
+      const server = await startClusterNodeProcess([...redisServerArgv(layered[name]!), '--dir', data]);
       registerTeardown(() => server.stop());
       servers.push([name, server.port]);
     }
